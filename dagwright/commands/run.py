@@ -1,0 +1,52 @@
+"""``dagwright run PIPELINE [--start D --end D]``: run a pipeline locally, no scheduler."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a pipeline in-process into its destination")
+    p.add_argument("pipeline", metavar="PIPELINE", help="pipeline name or spec file")
+    p.add_argument("--start", metavar="D", help="data interval start (YYYY-MM-DD[THH:MM])")
+    p.add_argument("--end", metavar="D", help="data interval end, exclusive")
+    p.add_argument("--workers", type=int, default=4, help="stages run at once (default 4)")
+    p.add_argument("--keep-staging", action="store_true", help="keep the run's staged Parquet")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from dagwright.context import Interval
+    from dagwright.display import RunProgress, summary_table
+    from dagwright.errors import DagwrightError
+    from dagwright.intervals import latest_interval, parse_when
+    from dagwright.plan import build_plan
+    from dagwright.project import find_pipeline
+    from dagwright.runner import run_pipeline
+
+    spec = find_pipeline(args.project, args.pipeline)
+    if bool(args.start) != bool(args.end):
+        raise DagwrightError("give both --start and --end, or neither")
+    if args.start:
+        interval = Interval(parse_when(args.start), parse_when(args.end))
+        if interval.end <= interval.start:
+            raise DagwrightError("--end must be after --start")
+    else:
+        interval = latest_interval(spec.model.schedule)
+    plan = build_plan(spec)
+    console = Console(highlight=False)
+    with RunProgress(plan, console) as progress:
+        outcome = run_pipeline(
+            plan,
+            interval,
+            max_workers=args.workers,
+            listener=progress,
+            keep_staging=args.keep_staging,
+        )
+    console.print(summary_table(outcome.record))
+    if not outcome.ok:
+        console.print(f"[red]run failed:[/red] {outcome.record.error}", markup=True)
+        return 1
+    return 0

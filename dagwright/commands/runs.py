@@ -1,0 +1,60 @@
+"""``dagwright runs [PIPELINE]``: recent runs from the destination's run log."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("runs", help="list recent runs from the run log")
+    p.add_argument("pipeline", nargs="?", metavar="PIPELINE", help="only this pipeline")
+    p.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from dagwright.executor import make_loader
+    from dagwright.plan import build_plan
+    from dagwright.project import dags_dir, find_pipeline
+    from dagwright.spec.load import discover, load_specs
+
+    if args.pipeline:
+        specs = [find_pipeline(args.project, args.pipeline)]
+    else:
+        specs, _ = load_specs(discover([dags_dir(args.project)]))
+    runs = []
+    seen_destinations: set[str] = set()
+    for spec in specs:
+        loader = make_loader(build_plan(spec))
+        key = repr(spec.model.destination)
+        if key in seen_destinations:
+            continue
+        seen_destinations.add(key)
+        runs += loader.recent_runs(args.pipeline, args.limit)
+    runs.sort(key=lambda r: r.started_at, reverse=True)
+    table = Table(
+        "run id", "pipeline", "interval", "status", "started", "seconds", "rows loaded", "error"
+    )
+    for run in runs[: args.limit]:
+        interval = (
+            f"{run.interval_start:%Y-%m-%d %H:%M} .. {run.interval_end:%Y-%m-%d %H:%M}"
+            if run.interval_start and run.interval_end
+            else "full"
+        )
+        seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        loaded = sum(s.rows_out or 0 for s in run.stages if s.kind == "load")
+        table.add_row(
+            run.run_id,
+            run.pipeline,
+            interval,
+            run.status,
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            "" if seconds is None else f"{seconds:.1f}",
+            f"{loaded:,}",
+            (run.error or "").splitlines()[0][:60] if run.error else "",
+        )
+    Console(highlight=False).print(table)
+    return 0

@@ -1,0 +1,42 @@
+"""What a stage sees while it runs: the run, its data interval, the project, the state."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A half-open data interval ``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} .. {self.end.isoformat()}"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class RunContext:
+    """Everything about one run that every stage shares, local or on Airflow."""
+
+    run_id: str
+    pipeline: str
+    project_root: Path
+    staging_root: str
+    interval: Interval | None = None
+    watermarks: dict[str, Any] = field(default_factory=dict)
+    """Previous watermark per source name, read from the destination's state at run start."""
+
+    @property
+    def staging_dir(self) -> str:
+        return f"{self.staging_root.rstrip('/')}/{self.pipeline}/{self.run_id}"

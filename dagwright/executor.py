@@ -1,0 +1,154 @@
+"""The stage executor: the one code path that runs a stage, locally or in an Airflow task.
+
+A stage reads the staged outputs of the stages it depends on and writes its own into
+the run's staging area; what it returns (``StageResult``) is small and JSON-safe.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dagwright import plugins
+from dagwright.errors import DagwrightError, StageError
+from dagwright.staging import StagedTable, describe, stage_uri
+from dagwright.state import StateUpdate, decode_watermark, encode_watermark
+
+if TYPE_CHECKING:
+    from dagwright.context import RunContext
+    from dagwright.plan import Plan, Stage
+    from extractors.base import Extractor
+    from loaders.base import Loader
+
+
+@dataclass
+class StageResult:
+    stage: str
+    staged: StagedTable | None = None
+    rows_in: int | None = None
+    rows_out: int | None = None
+    seconds: float = 0.0
+    checks: str = ""
+    watermark: str | None = None
+    """The extract's new watermark, encoded; committed by the loads downstream."""
+    sql: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["staged"] = self.staged.to_dict() if self.staged else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StageResult:
+        data = dict(data)
+        staged = data.pop("staged", None)
+        return cls(staged=StagedTable.from_dict(staged) if staged else None, **data)
+
+
+def make_loader(plan: Plan) -> Loader:
+    config = plan.spec.model.destination
+    cls = plugins.plugin(plugins.LOADERS, config.loader)
+    return cls(config, plan.spec.project_root)
+
+
+def make_extractor(plan: Plan, name: str, ctx: RunContext) -> Extractor:
+    config = plan.spec.model.sources[name]
+    cls = plugins.plugin(plugins.EXTRACTORS, config.extractor)
+    return cls(name, config, ctx)
+
+
+class StageExecutor:
+    def __init__(self, plan: Plan, ctx: RunContext, loader: Loader | None = None) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self.loader = loader or make_loader(plan)
+
+    def needs(self, stage: Stage) -> list[str]:
+        """Stage ids whose results ``run`` needs: upstream stages, and extracts for loads."""
+        needed = list(stage.upstream)
+        if stage.kind == "load":
+            needed += [s for s in self.plan.upstream_extracts(stage.id) if s not in needed]
+        return needed
+
+    def run(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
+        started = time.perf_counter()
+        try:
+            result = getattr(self, f"_{stage.kind}")(stage, results)
+        except DagwrightError as exc:
+            if isinstance(exc, StageError):
+                raise
+            raise StageError(stage.id, str(exc)) from exc
+        result.seconds = round(time.perf_counter() - started, 3)
+        return result
+
+    def _extract(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
+        extractor = make_extractor(self.plan, stage.name, self.ctx)
+        uri = stage_uri(self.ctx.staging_dir, stage.id)
+        outcome = extractor.write(uri)
+        staged = describe(uri)
+        watermark = outcome.new_watermark
+        return StageResult(
+            stage=stage.id,
+            staged=staged,
+            rows_out=staged.rows,
+            watermark=encode_watermark(watermark) if watermark is not None else None,
+        )
+
+    def _transform(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
+        step = self.plan.spec.model.transforms[stage.name]
+        inputs = {name: _staged(results, sid) for name, sid in stage.data_inputs}
+        uri = stage_uri(self.ctx.staging_dir, stage.id)
+        if step.kind == "polars":
+            from transforms.polars_step import run_polars
+
+            run_polars(stage.name, step, inputs, uri, self.ctx)
+            sql: list[str] = []
+        else:
+            from transforms.sql import run_sql
+
+            sql = [run_sql(stage.name, step, inputs, uri, self.ctx)]
+        staged = describe(uri)
+        return StageResult(
+            stage=stage.id,
+            staged=staged,
+            rows_in=sum(s.rows for s in inputs.values()),
+            rows_out=staged.rows,
+            sql=sql,
+        )
+
+    def _check(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
+        from expectations.runner import run_stage_checks
+
+        staged = _staged(results, stage.upstream[0]) if stage.checks_of != "load" else None
+        return run_stage_checks(self, stage, staged)
+
+    def _load(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
+        load = self.plan.spec.model.loads[stage.name]
+        ((_, provider),) = stage.data_inputs
+        staged = _staged(results, provider)
+        watermarks: dict[str, Any] = {}
+        for extract_id in self.plan.upstream_extracts(stage.id):
+            encoded = results[extract_id].watermark if extract_id in results else None
+            if encoded is not None:
+                watermarks[self.plan.stages[extract_id].name] = decode_watermark(encoded)
+        interval = self.ctx.interval
+        state = StateUpdate(
+            run_id=self.ctx.run_id,
+            pipeline=self.plan.pipeline,
+            table=stage.name,
+            interval_start=interval.start if interval else None,
+            interval_end=interval.end if interval else None,
+            watermarks=watermarks,
+        )
+        outcome = self.loader.load(stage.name, load, staged, state)
+        return StageResult(
+            stage=stage.id, rows_in=staged.rows, rows_out=outcome.rows, sql=outcome.sql
+        )
+
+
+def _staged(results: dict[str, StageResult], stage_id: str) -> StagedTable:
+    staged = results[stage_id].staged
+    if staged is None:
+        raise StageError(stage_id, "produced no data")
+    return staged

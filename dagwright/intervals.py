@@ -1,0 +1,82 @@
+"""Schedules as data intervals: what ``run``, ``backfill`` and Airflow agree an interval is."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from dagwright.context import Interval
+from dagwright.errors import DagwrightError
+
+PRESET_CRON = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+}
+
+
+def as_utc(value: date | datetime) -> datetime:
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time.min)
+    return (
+        value.replace(tzinfo=UTC)
+        if value.tzinfo is None
+        else value.astimezone(UTC)
+    )
+
+
+def parse_when(text: str) -> datetime:
+    """A CLI date or datetime (ISO 8601), as UTC."""
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise DagwrightError(
+            f"cannot read {text!r} as a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+        ) from None
+
+
+def cron_of(schedule: str | list[str] | None) -> str | None:
+    if not isinstance(schedule, str) or schedule in ("@once", "@continuous"):
+        return None
+    return PRESET_CRON.get(schedule, schedule)
+
+
+def intervals_between(
+    schedule: str | list[str] | None, start: datetime, end: datetime
+) -> list[Interval]:
+    """The schedule's intervals that lie inside ``[start, end)``; one interval when unscheduled."""
+    from croniter import croniter
+
+    cron = cron_of(schedule)
+    if cron is None:
+        return [Interval(start, end)]
+    it = croniter(cron, start)
+    first = start if croniter.match(cron, start) else it.get_next(datetime)
+    result: list[Interval] = []
+    current = first
+    it = croniter(cron, current)
+    while True:
+        nxt = it.get_next(datetime)
+        if nxt > end:
+            break
+        result.append(Interval(current, nxt))
+        current = nxt
+    return result
+
+
+def latest_interval(
+    schedule: str | list[str] | None, now: datetime | None = None
+) -> Interval | None:
+    """The most recent complete interval before ``now``, as a scheduler would run it."""
+    from croniter import croniter
+
+    cron = cron_of(schedule)
+    if cron is None:
+        return None
+    now = now or datetime.now(UTC)
+    it = croniter(cron, now)
+    end = it.get_prev(datetime)
+    start = it.get_prev(datetime)
+    return Interval(as_utc(start), as_utc(end))

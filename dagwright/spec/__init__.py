@@ -1,0 +1,1 @@
+"""The pipeline spec: YAML in ``dags/``, validated by pydantic models."""

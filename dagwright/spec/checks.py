@@ -1,0 +1,144 @@
+"""Cross-reference checks that a single field's validation cannot see."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dagwright.errors import Problem, did_you_mean
+
+if TYPE_CHECKING:
+    from dagwright.spec.load import PipelineSpec
+
+
+def cross_check(spec: PipelineSpec) -> list[Problem]:
+    model = spec.model
+    problems: list[Problem] = []
+    sources, transforms = set(model.sources), set(model.transforms)
+    for name in sources & transforms:
+        problems.append(
+            spec.problem(
+                ("transforms", name),
+                f"duplicate name {name!r}: a source and a transform cannot share a name",
+            )
+        )
+    problems += _schedule(spec)
+    known = sorted(sources | transforms)
+    deps = transform_inputs(spec, problems)
+    for name, inputs in deps.items():
+        for ref, loc in inputs:
+            if ref == name:
+                problems.append(spec.problem(loc, f"transform {name!r} reads itself"))
+            elif ref not in sources and ref not in transforms:
+                problems.append(
+                    spec.problem(
+                        loc,
+                        f"transform {name!r} reads unknown input {ref!r}{did_you_mean(ref, known)}",
+                    )
+                )
+    for table, load in model.loads.items():
+        if load.from_ not in sources and load.from_ not in transforms:
+            problems.append(
+                spec.problem(
+                    ("loads", table, "from"),
+                    f"load {table!r} reads unknown input {load.from_!r}"
+                    f"{did_you_mean(load.from_, known)}",
+                )
+            )
+    cycle = find_cycle({n: [r for r, _ in refs if r in transforms] for n, refs in deps.items()})
+    if cycle:
+        problems.append(
+            spec.problem(("transforms", cycle[0]), f"transforms form a cycle: {' -> '.join(cycle)}")
+        )
+    return problems
+
+
+def transform_inputs(
+    spec: PipelineSpec, problems: list[Problem] | None = None
+) -> dict[str, list[tuple[str, tuple[str | int, ...]]]]:
+    """Each transform's input names with the spec location that names them."""
+    from transforms.sql import SqlStepError, parse, read_sql, referenced_tables
+
+    result: dict[str, list[tuple[str, tuple[str | int, ...]]]] = {}
+    for name, step in spec.model.transforms.items():
+        if step.inputs is not None:
+            result[name] = [
+                (ref, ("transforms", name, "inputs", i)) for i, ref in enumerate(step.inputs)
+            ]
+            continue
+        body_key = "sql" if step.sql is not None else "sql_file"
+        loc = ("transforms", name, body_key)
+        try:
+            source = read_sql(step.sql, step.sql_file, spec.project_root)
+            tree = parse(source.text, step.dialect)
+        except SqlStepError as exc:
+            if problems is not None:
+                problems.append(_sql_problem(spec, loc, name, exc, step.sql_file))
+            result[name] = []
+            continue
+        result[name] = [(ref, loc) for ref in referenced_tables(tree)]
+    return result
+
+
+def _sql_problem(
+    spec: PipelineSpec, loc: tuple[str | int, ...], name: str, exc: Exception, sql_file: str | None
+) -> Problem:
+    line = getattr(exc, "line", None)
+    if sql_file and line:
+        return Problem(str(spec.project_root / sql_file), line, 1, f"transform {name!r}: {exc}")
+    where = f" (line {line} of the SQL)" if line else ""
+    return spec.problem(loc, f"transform {name!r}: {exc}{where}")
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in ``graph`` as ``[a, b, ..., a]``, or ``None``."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def _schedule(spec: PipelineSpec) -> list[Problem]:
+    from dagwright.spec.model import SCHEDULE_PRESETS
+
+    schedule = spec.model.schedule
+    if schedule is None or isinstance(schedule, list):
+        return []
+    if schedule.startswith("@"):
+        if schedule in SCHEDULE_PRESETS:
+            return []
+        return [
+            spec.problem(
+                ("schedule",),
+                f"unknown schedule preset {schedule!r}{did_you_mean(schedule, SCHEDULE_PRESETS)}",
+            )
+        ]
+    from croniter import croniter
+
+    if not croniter.is_valid(schedule) or len(schedule.split()) != 5:
+        return [
+            spec.problem(
+                ("schedule",),
+                f"invalid cron expression {schedule!r}: expected 5 fields "
+                "'minute hour day-of-month month day-of-week', e.g. '0 6 * * *'",
+            )
+        ]
+    return []

@@ -1,0 +1,210 @@
+"""Reading specs: YAML -> pydantic model -> cross-references, every problem located."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dagwright.errors import Problem, SpecError, did_you_mean
+from dagwright.spec.model import PipelineBase, json_schema, pipeline_model
+from dagwright.spec.yaml_source import Document, Loc, read_yaml
+
+
+@dataclass
+class PipelineSpec:
+    """A validated pipeline and where it came from."""
+
+    path: Path
+    project_root: Path
+    doc: Document
+    model: PipelineBase
+
+    @property
+    def name(self) -> str:
+        return self.model.pipeline
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        return self.doc.problem(loc, message)
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Spec files under the given files and folders (``*.yaml`` and ``*.yml``)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")))
+        else:
+            found.append(path)
+    return found
+
+
+def project_root_for(path: Path) -> Path:
+    """The project a spec belongs to: the folder holding ``dags/`` (or the spec's folder)."""
+    path = path.resolve()
+    for parent in path.parents:
+        if parent.name == "dags":
+            return parent.parent
+    return path.parent
+
+
+def load_spec(path: Path, project_root: Path | None = None) -> PipelineSpec:
+    """Parse and validate one spec; raise ``SpecError`` listing every problem found."""
+    doc = read_yaml(path)
+    root = project_root or project_root_for(path)
+    if not isinstance(doc.data, dict):
+        raise SpecError(
+            [doc.problem((), "a spec must be a mapping with 'pipeline:', 'sources:'...")]
+        )
+    try:
+        model = pipeline_model().model_validate(doc.data)
+    except ValidationError as exc:
+        raise SpecError(_pydantic_problems(doc, exc)) from None
+    spec = PipelineSpec(path=path, project_root=root, doc=doc, model=model)
+    from dagwright.spec.checks import cross_check
+
+    problems = cross_check(spec)
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def load_specs(paths: list[Path]) -> tuple[list[PipelineSpec], list[Problem]]:
+    """Every spec under ``paths``: the valid ones, and the problems of the rest."""
+    specs: list[PipelineSpec] = []
+    problems: list[Problem] = []
+    seen: dict[str, PipelineSpec] = {}
+    for path in discover(paths):
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        if spec.name in seen:
+            first = seen[spec.name]
+            problems.append(
+                spec.problem(
+                    ("pipeline",),
+                    f"duplicate pipeline name {spec.name!r}: also defined in {first.path}",
+                )
+            )
+            continue
+        seen[spec.name] = spec
+        specs.append(spec)
+    return specs, problems
+
+
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    """Drop pydantic's union-tag steps from ``loc``; return the path into the YAML data."""
+    path: list[Any] = []
+    node = data
+    for step in loc:
+        if isinstance(node, dict) and step in node or isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+            path.append(step)
+        elif (
+            isinstance(node, dict)
+            and isinstance(step, str)
+            and node.get("extractor", node.get("loader")) == step
+        ):
+            continue
+        elif isinstance(node, (dict, list)):
+            if isinstance(step, str) and any(c in step for c in "[]"):
+                continue
+            path.append(step)
+            node = None
+        else:
+            continue
+    return tuple(path), node
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    return json_schema()
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _allowed_keys(data: Any, path: tuple[Any, ...]) -> list[str]:
+    """The keys the schema allows at ``path`` (for did-you-mean hints)."""
+    root = _schema()
+    node: dict[str, Any] = root
+    value = data
+    for step in path:
+        node = _pick(root, _resolve(root, node), value)
+        if isinstance(step, int):
+            node = node.get("items", {})
+        elif step in node.get("properties", {}):
+            node = node["properties"][step]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return []
+        value = value[step] if isinstance(value, (dict, list)) else None
+    node = _pick(root, _resolve(root, node), value)
+    return list(node.get("properties", {}))
+
+
+def _pick(root: dict[str, Any], node: dict[str, Any], value: Any) -> dict[str, Any]:
+    """Choose the branch of a union that fits ``value`` (by its tag when it has one)."""
+    options = node.get("oneOf") or node.get("anyOf")
+    if not options:
+        return node
+    options = [_resolve(root, o) for o in options]
+    if isinstance(value, dict):
+        for option in options:
+            props = option.get("properties", {})
+            for tag in ("extractor", "loader"):
+                allowed = props.get(tag, {})
+                tags = allowed.get("enum") or ([allowed["const"]] if "const" in allowed else [])
+                if value.get(tag) in tags:
+                    return option
+        for option in options:
+            if option.get("type") == "object" or "properties" in option:
+                return option
+    return options[0]
+
+
+def _pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[int, int, str]] = set()
+    for err in exc.errors(include_url=False):
+        path, _ = _data_loc(doc.data, err["loc"])
+        kind = err["type"]
+        field = ".".join(str(p) for p in path) or "spec"
+        if kind == "extra_forbidden":
+            key = str(path[-1])
+            hint = did_you_mean(key, _allowed_keys(doc.data, path[:-1]))
+            message = f"unknown key {key!r} in {'.'.join(map(str, path[:-1])) or 'spec'}{hint}"
+        elif kind == "missing":
+            parent = ".".join(str(p) for p in path[:-1]) or "spec"
+            message = f"missing required key {str(path[-1])!r} in {parent}"
+            path = path[:-1]
+        elif kind == "union_tag_invalid":
+            tag = err["ctx"]["discriminator"].strip("'")
+            expected = [t.strip().strip("'") for t in err["ctx"]["expected_tags"].split(",")]
+            given = err["ctx"]["tag"]
+            message = (
+                f"unknown {tag} {given!r}{did_you_mean(given, expected)}; "
+                f"installed: {', '.join(sorted(expected))}"
+            )
+            path = path + (tag,)
+        elif kind == "union_tag_not_found":
+            tag = err["ctx"]["discriminator"].strip("'")
+            message = f"{field}: missing required key {tag!r}"
+        else:
+            msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            message = f"{field}: {msg}"
+        line, column = doc.position(path)
+        key = (line, column, message)
+        if key not in seen:
+            seen.add(key)
+            problems.append(Problem(doc.path, line, column, message))
+    return problems

@@ -1,0 +1,186 @@
+"""Safe YAML reading that remembers where every key and value came from.
+
+PyYAML's composer gives nodes with positions; we build plain Python values from them
+ourselves, so no tag can construct a Python object, aliases cannot expand without
+bound (YAML bombs), and every value keeps its ``line:column`` for error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dagwright.errors import Problem, SpecError
+
+Loc = tuple[str | int, ...]
+
+MAX_NODES = 100_000
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: plain data plus the position of each key and value."""
+
+    path: str
+    data: Any
+    keys: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, loc: Loc) -> tuple[int, int]:
+        """The best position for ``loc``: its key, else its value, else its nearest parent."""
+        while True:
+            if loc in self.keys:
+                return self.keys[loc]
+            if loc in self.values:
+                return self.values[loc]
+            if not loc:
+                return (1, 1)
+            loc = loc[:-1]
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        line, column = self.position(loc)
+        return Problem(self.path, line, column, message)
+
+
+class _Builder:
+    def __init__(self, doc: Document, environ: dict[str, str]) -> None:
+        self.doc = doc
+        self.environ = environ
+        self.count = 0
+        self.problems: list[Problem] = []
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(
+                [
+                    Problem(
+                        self.doc.path,
+                        node.start_mark.line + 1,
+                        node.start_mark.column + 1,
+                        f"document expands to more than {MAX_NODES} values "
+                        "(too many aliases: a YAML bomb?)",
+                    )
+                ]
+            )
+        self.doc.values.setdefault(loc, _pos(node))
+        if node.tag not in _PLAIN_TAGS:
+            self.problems.append(
+                Problem(
+                    self.doc.path,
+                    *_pos(node),
+                    f"YAML tag {node.tag!r} is not allowed: specs hold plain data only",
+                )
+            )
+            return None
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    merged = self.build(value_node, loc)
+                    for item in merged if isinstance(merged, list) else [merged]:
+                        if isinstance(item, dict):
+                            for k, v in item.items():
+                                result.setdefault(k, v)
+                    continue
+                key = self.build(key_node, loc + ("<key>",))
+                if not isinstance(key, (str, int, bool)) or key is None:
+                    self.problems.append(
+                        Problem(self.doc.path, *_pos(key_node), "mapping keys must be plain text")
+                    )
+                    continue
+                key = str(key) if not isinstance(key, str) else key
+                if key in result:
+                    self.problems.append(
+                        Problem(self.doc.path, *_pos(key_node), f"duplicate key {key!r}")
+                    )
+                self.doc.keys[loc + (key,)] = _pos(key_node)
+                result[key] = self.build(value_node, loc + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+        value = _SCALAR_LOADER.yaml_constructors[node.tag](_SCALAR_LOADER, node)
+        if isinstance(value, str) and "${" in value:
+            value = self._interpolate(value, node)
+        return value
+
+    def _interpolate(self, text: str, node: yaml.Node) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.environ:
+                return self.environ[name]
+            if default is not None:
+                return default
+            self.problems.append(
+                Problem(
+                    self.doc.path,
+                    *_pos(node),
+                    f"environment variable {name} is not set "
+                    f"(export it, or write ${{{name}:-default}})",
+                )
+            )
+            return ""
+
+        return _ENV.sub(replace, text)
+
+
+_SCALAR_LOADER = yaml.SafeLoader("")
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def parse_yaml(text: str, path: str, environ: dict[str, str] | None = None) -> Document:
+    """Parse one YAML document safely, raising ``SpecError`` with positions on any problem."""
+    doc = Document(path=path, data=None)
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise SpecError([Problem(path, line, column, f"YAML syntax error: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([Problem(path, 1, 1, f"YAML error: {exc}")]) from None
+    if node is None:
+        raise SpecError(
+            [Problem(path, 1, 1, "the file is empty: a spec needs at least 'pipeline:'")]
+        )
+    builder = _Builder(doc, dict(os.environ) if environ is None else environ)
+    doc.data = builder.build(node, ())
+    if builder.problems:
+        raise SpecError(builder.problems)
+    return doc
+
+
+def read_yaml(path: Path, environ: dict[str, str] | None = None) -> Document:
+    """Read and parse a YAML file, reporting unreadable files as spec problems."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(str(path), 1, 1, f"not UTF-8 text: {exc.reason}")]) from None
+    except OSError as exc:
+        raise SpecError([Problem(str(path), 1, 1, f"cannot read file: {exc.strerror}")]) from None
+    return parse_yaml(text, str(path), environ)

@@ -1,0 +1,1 @@
+"""SQL through sqlglot: rendering with quoted identifiers, translating between dialects."""

@@ -1,0 +1,1 @@
+"""Great Expectations suites (YAML) and the code that runs them between stages."""

@@ -1,0 +1,1 @@
+"""Sources: each module holds one ``Extractor`` subclass, registered as an entry point."""

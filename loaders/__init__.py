@@ -1,0 +1,1 @@
+"""Destinations: each module holds one ``Loader`` subclass, registered as an entry point."""

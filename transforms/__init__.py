@@ -1,0 +1,1 @@
+"""Transform steps (DuckDB SQL, Polars) and the project's own transform functions."""

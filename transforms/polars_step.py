@@ -1,0 +1,51 @@
+"""Polars steps: ``module:function`` takes the inputs as LazyFrames, returns a LazyFrame."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dagwright.errors import StageError
+from dagwright.staging import local_path, open_output
+
+if TYPE_CHECKING:
+    from dagwright.context import RunContext
+    from dagwright.spec.sections import Transform
+    from dagwright.staging import StagedTable
+
+
+def resolve(name: str, reference: str) -> Callable[..., Any]:
+    """Import ``module:function``, with an error naming the step when it cannot."""
+    module_name, _, attr = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
+        raise StageError(
+            f"transform_{name}", f"cannot import {module_name!r} for {reference!r}: {exc}"
+        ) from None
+    func = getattr(module, attr, None)
+    if not callable(func):
+        raise StageError(
+            f"transform_{name}", f"{module_name!r} has no function {attr!r} ({reference!r})"
+        )
+    return func
+
+
+def run_polars(
+    name: str, step: Transform, inputs: dict[str, StagedTable], out: str, ctx: RunContext
+) -> None:
+    import polars as pl
+
+    assert step.polars is not None
+    func = resolve(name, step.polars)
+    frames = {k: pl.scan_parquet(local_path(v.uri)) for k, v in inputs.items()}
+    result = func(**frames)
+    if isinstance(result, pl.DataFrame):
+        result = result.lazy()
+    if not isinstance(result, pl.LazyFrame):
+        raise StageError(
+            f"transform_{name}",
+            f"{step.polars} returned {type(result).__name__}, expected a polars LazyFrame",
+        )
+    result.sink_parquet(open_output(out))
