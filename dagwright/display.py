@@ -74,7 +74,10 @@ def summary_table(record: RunRecord) -> Table:
     )
     style = _STYLE.get(record.status, "")
     table = Table(
-        title=f"{record.pipeline} run {record.run_id} [{style}]{record.status}[/]  interval: {interval}",
+        title=(
+            f"{record.pipeline} run {record.run_id} [{style}]{record.status}[/]"
+            f"  interval: {interval}"
+        ),
         title_justify="left",
     )
     table.add_column("stage")

@@ -20,11 +20,7 @@ PRESET_CRON = {
 def as_utc(value: date | datetime) -> datetime:
     if not isinstance(value, datetime):
         value = datetime.combine(value, time.min)
-    return (
-        value.replace(tzinfo=UTC)
-        if value.tzinfo is None
-        else value.astimezone(UTC)
-    )
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_when(text: str) -> datetime:

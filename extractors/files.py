@@ -44,7 +44,7 @@ class FileSourceConfig(SourceConfig):
     header: bool = Field(default=True, description="CSV files start with a header row.")
     columns: dict[str, str] | None = Field(
         default=None,
-        description="Column types as SQL type names (e.g. {order_id: BIGINT, amount: DECIMAL(12,2)}).",
+        description="Column types as SQL type names, e.g. {amount: DECIMAL(12,2)}.",
     )
     null_values: list[str] | None = Field(default=None, description="Strings read as null.")
     date_format: str | None = Field(default=None, description="strptime format of DATE columns.")

@@ -1,1 +1,5 @@
 """Destinations: each module holds one ``Loader`` subclass, registered as an entry point."""
+
+# A project's own folder of the same name (without __init__.py) extends this package,
+# so user modules such as loaders.my_module import beside the built-in ones.
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)

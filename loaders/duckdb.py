@@ -339,4 +339,4 @@ class DuckDBLoader(Loader[DuckDBConfig]):
         with self.connect() as con:
             cur = con.execute(SELECT_INTERVALS, [pipeline])
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

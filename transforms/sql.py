@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ def parse(sql: str, dialect: str) -> exp.Expression:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         detail = first.get("description") or str(exc).splitlines()[0]
+        detail = re.sub(r"<Token token_type: \S+, text: (.*?), line: .*?>", r"'\1'", detail)
         raise SqlStepError(f"SQL syntax error ({dialect}): {detail}", first.get("line")) from None
     except sqlglot.errors.TokenError as exc:
         raise SqlStepError(f"SQL syntax error ({dialect}): {exc}") from None

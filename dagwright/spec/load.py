@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dagwright import plugins
 from dagwright.errors import Problem, SpecError, did_you_mean
 from dagwright.spec.model import PipelineBase, json_schema, pipeline_model
 from dagwright.spec.yaml_source import Document, Loc, read_yaml
@@ -102,7 +103,9 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
     path: list[Any] = []
     node = data
     for step in loc:
-        if isinstance(node, dict) and step in node or isinstance(node, list) and isinstance(step, int) and step < len(node):
+        if (isinstance(node, dict) and step in node) or (
+            isinstance(node, list) and isinstance(step, int) and step < len(node)
+        ):
             node = node[step]
             path.append(step)
         elif (
@@ -145,6 +148,8 @@ def _allowed_keys(data: Any, path: tuple[Any, ...]) -> list[str]:
             node = node["properties"][step]
         elif isinstance(node.get("additionalProperties"), dict):
             node = node["additionalProperties"]
+        elif node.get("patternProperties"):
+            node = next(iter(node["patternProperties"].values()))
         else:
             return []
         value = value[step] if isinstance(value, (dict, list)) else None
@@ -183,6 +188,15 @@ def _pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
             key = str(path[-1])
             hint = did_you_mean(key, _allowed_keys(doc.data, path[:-1]))
             message = f"unknown key {key!r} in {'.'.join(map(str, path[:-1])) or 'spec'}{hint}"
+        elif kind == "literal_error" and path and path[-1] in ("extractor", "loader"):
+            tag = str(path[-1])
+            group = plugins.EXTRACTORS if tag == "extractor" else plugins.LOADERS
+            installed = plugins.names(group)
+            given = str(err["input"])
+            message = (
+                f"unknown {tag} {given!r}{did_you_mean(given, installed)}; "
+                f"installed: {', '.join(installed)}"
+            )
         elif kind == "missing":
             parent = ".".join(str(p) for p in path[:-1]) or "spec"
             message = f"missing required key {str(path[-1])!r} in {parent}"
@@ -202,7 +216,7 @@ def _pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
         else:
             msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
             message = f"{field}: {msg}"
-        line, column = doc.position(path)
+        line, column = doc.position(path, "key" if kind == "extra_forbidden" else "auto")
         key = (line, column, message)
         if key not in seen:
             seen.add(key)

@@ -42,10 +42,13 @@ class Document:
     data: Any
     keys: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    scalars: set[Loc] = field(default_factory=set)
 
-    def position(self, loc: Loc) -> tuple[int, int]:
-        """The best position for ``loc``: its key, else its value, else its nearest parent."""
+    def position(self, loc: Loc, at: str = "auto") -> tuple[int, int]:
+        """Where ``loc`` is: a scalar's value, a section's key (or ``at="key"``), else a parent."""
         while True:
+            if at == "auto" and loc in self.values and loc in self.scalars:
+                return self.values[loc]
             if loc in self.keys:
                 return self.keys[loc]
             if loc in self.values:
@@ -54,8 +57,8 @@ class Document:
                 return (1, 1)
             loc = loc[:-1]
 
-    def problem(self, loc: Loc, message: str) -> Problem:
-        line, column = self.position(loc)
+    def problem(self, loc: Loc, message: str, at: str = "auto") -> Problem:
+        line, column = self.position(loc, at)
         return Problem(self.path, line, column, message)
 
 
@@ -116,6 +119,7 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+        self.doc.scalars.add(loc)
         value = _SCALAR_LOADER.yaml_constructors[node.tag](_SCALAR_LOADER, node)
         if isinstance(value, str) and "${" in value:
             value = self._interpolate(value, node)

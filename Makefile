@@ -1,0 +1,41 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test lint format schema bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps: reinstall when pyproject.toml changes (entry points live there).
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[all]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	touch $@ $(VENV)/.installed-all
+
+demo: $(VENV)/.installed-all
+	$(BIN)/dagwright sample-data
+	$(BIN)/dagwright validate
+	$(BIN)/dagwright run shop_daily --start 2026-01-01 --end 2026-02-01
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schema: $(VENV)/.installed-all
+	$(BIN)/dagwright schema -o dagwright.schema.json
+
+clean:
+	rm -rf .dagwright warehouse.duckdb warehouse.duckdb.wal data/shop
