@@ -14,15 +14,16 @@ from collections.abc import Sequence
 
 from dagwright import __version__
 
-COMMANDS = [
-    "validate",
-    "plan",
-    "run",
-    "runs",
-    "list",
-    "schema",
-    "sample-data",
-]
+
+def command_names() -> list[str]:
+    """Every module in ``dagwright/commands`` is a command; adding one touches nothing else."""
+    import pkgutil
+
+    from dagwright import commands
+
+    return sorted(
+        m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="project folder holding dags/ (default: the current folder)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"dagwright.commands.{name.replace('-', '_')}")
+    for name in command_names():
+        module = importlib.import_module(f"dagwright.commands.{name}")
         module.register(sub)
     return parser
 

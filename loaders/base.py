@@ -74,5 +74,13 @@ class Loader(ABC, Generic[ConfigT]):
     def loaded_intervals(self, pipeline: str) -> list[dict[str, Any]]:
         """Ledger rows: table, interval_start, interval_end, run_id, rows, loaded_at."""
 
+    @abstractmethod
+    def append_rows(self, table: str, data: pa.Table) -> None:
+        """Append ``data`` to ``table`` in its own transaction, creating or widening the table.
+
+        For the framework's own side tables (quarantine, check results), not for pipeline
+        loads, which go through ``load``.
+        """
+
     def close(self) -> None:
         """Release connections."""

@@ -77,6 +77,7 @@ DEDUPE = """CREATE OR REPLACE TEMP TABLE :stage AS
     SELECT * EXCLUDE (__dagwright_row) FROM (
         SELECT *, ROW_NUMBER() OVER () AS __dagwright_row FROM :stage
     ) QUALIFY ROW_NUMBER() OVER (PARTITION BY :keys ORDER BY __dagwright_row DESC) = 1"""
+STAGE_FROM_VIEW = "CREATE OR REPLACE TEMP TABLE :stage AS SELECT * FROM __dagwright_rows"
 CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS :schema"
 CREATE_EMPTY = "CREATE TABLE IF NOT EXISTS :target AS SELECT * FROM :stage LIMIT 0"
 REPLACE = "CREATE OR REPLACE TABLE :target AS SELECT * FROM :stage"
@@ -279,6 +280,25 @@ class DuckDBLoader(Loader[DuckDBConfig]):
             ).sql(DIALECT)
             executed.append(alter)
             con.execute(alter)
+
+    def append_rows(self, table_name: str, data: pa.Table) -> None:
+        target = self._target(table_name)
+        stage = table(STAGE)
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.register("__dagwright_rows", data)
+                con.execute(render(STAGE_FROM_VIEW, DIALECT, stage=stage))
+                con.unregister("__dagwright_rows")
+                if target.db:
+                    con.execute(render(CREATE_SCHEMA, DIALECT, schema=target.args["db"]))
+                con.execute(render(CREATE_EMPTY, DIALECT, target=target, stage=stage))
+                self._evolve(con, target, stage, [])
+                con.execute(render(INSERT, DIALECT, target=target, stage=stage))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
 
     def read_table(self, table_name: str) -> pa.Table:
         with self.connect(read_only=True) as con:

@@ -44,7 +44,9 @@ class Project:
         finally:
             con.close()
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return run_cli(*args, cwd=self.root, env=env)
 
 
@@ -92,3 +94,12 @@ def load_pipeline() -> Callable[[Path], object]:
     from dagwright.spec.load import load_spec
 
     return load_spec
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL 18 server on 127.0.0.1 for the whole test session (per worker)."""
+    from tests.support.postgres import postgres_server
+
+    with postgres_server() as server:
+        yield server

