@@ -26,7 +26,16 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
     deps = transform_inputs(spec, problems)
     for name, inputs in deps.items():
         for ref, loc in inputs:
-            if ref == name:
+            if model.transforms[name].pushdown:
+                if ref not in model.loads:
+                    problems.append(
+                        spec.problem(
+                            loc,
+                            f"pushed-down transform {name!r} reads {ref!r}, which is not a "
+                            f"loaded table{did_you_mean(ref, list(model.loads))}",
+                        )
+                    )
+            elif ref == name:
                 problems.append(spec.problem(loc, f"transform {name!r} reads itself"))
             elif ref not in sources and ref not in transforms:
                 problems.append(
@@ -49,6 +58,9 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
         problems.append(
             spec.problem(("transforms", cycle[0]), f"transforms form a cycle: {' -> '.join(cycle)}")
         )
+    from expectations.suites import spec_problems
+
+    problems += spec_problems(spec)
     return problems
 
 
@@ -56,7 +68,13 @@ def transform_inputs(
     spec: PipelineSpec, problems: list[Problem] | None = None
 ) -> dict[str, list[tuple[str, tuple[str | int, ...]]]]:
     """Each transform's input names with the spec location that names them."""
-    from transforms.sql import SqlStepError, parse, read_sql, referenced_tables
+    from transforms.sql import (
+        SqlStepError,
+        parse,
+        read_sql,
+        referenced_tables,
+        translation_problems,
+    )
 
     result: dict[str, list[tuple[str, tuple[str | int, ...]]]] = {}
     for name, step in spec.model.transforms.items():
@@ -64,7 +82,8 @@ def transform_inputs(
             result[name] = [
                 (ref, ("transforms", name, "inputs", i)) for i, ref in enumerate(step.inputs)
             ]
-            continue
+            if step.kind != "sql" or problems is None:
+                continue
         body_key = "sql" if step.sql is not None else "sql_file"
         loc = ("transforms", name, body_key)
         try:
@@ -73,9 +92,11 @@ def transform_inputs(
         except SqlStepError as exc:
             if problems is not None:
                 problems.append(_sql_problem(spec, loc, name, exc, step.sql_file))
-            result[name] = []
+            result.setdefault(name, [])
             continue
-        result[name] = [(ref, loc) for ref in referenced_tables(tree)]
+        result.setdefault(name, [(ref, loc) for ref in referenced_tables(tree, step.pushdown)])
+        if problems is not None:
+            problems += translation_problems(spec, name, step, source)
     return result
 
 

@@ -1,0 +1,318 @@
+"""Great Expectations on pandas frames made from Arrow, chunk by chunk for large data.
+
+Row-local map expectations (not null, between, in set, regex, ...) run on chunks of
+``chunk_rows`` rows holding only the columns they read, and their counts are summed;
+everything else (uniqueness, increasing, aggregates, table-level) runs once on the
+whole table restricted to its columns, so uniqueness stays exact across chunks.
+Importing this module imports Great Expectations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import great_expectations as gx
+import pyarrow as pa
+import pyarrow.parquet as pq
+from great_expectations.core.expectation_validation_result import (
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+
+from dagwright.errors import SpecError
+from expectations import gx_types
+from expectations.suites import CheckItem
+
+SAMPLE = 20
+_LOCK = threading.RLock()
+_BATCH_DEFINITION: Any = None
+
+
+@dataclass
+class Outcome:
+    """One expectation's verdict on one stage's data."""
+
+    item: CheckItem
+    success: bool
+    element_count: int | None = None
+    missing_count: int | None = None
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    observed_value: Any = None
+    sample: list[Any] = field(default_factory=list)
+    error: str | None = None
+    rows: list[int] = field(default_factory=list)
+    """Positions (in the stage's input) of the rows that failed; quarantine items only."""
+    config: Any = None
+
+    def describe(self) -> str:
+        if self.error:
+            return f"raised {self.error}"
+        if self.unexpected_count is not None:
+            text = f"{self.unexpected_count:,} of {self.element_count or 0:,} rows unexpected"
+            if self.sample:
+                text += f", e.g. {', '.join(repr(v) for v in self.sample[:5])}"
+            return text
+        return f"observed {self.observed_value!r}"
+
+    def summary(self) -> dict[str, Any]:
+        """The result dict GE renders (Data Docs), merged over chunks."""
+        result: dict[str, Any] = {}
+        if self.observed_value is not None:
+            result["observed_value"] = self.observed_value
+        if self.unexpected_count is not None:
+            result.update(
+                element_count=self.element_count,
+                unexpected_count=self.unexpected_count,
+                unexpected_percent=self.unexpected_percent,
+                partial_unexpected_list=self.sample,
+            )
+            if self.missing_count is not None:
+                result["missing_count"] = self.missing_count
+        return result
+
+
+class Data:
+    """A stage's rows: a staged Parquet file or an Arrow table (a loaded table)."""
+
+    def __init__(self, source: str | pa.Table) -> None:
+        self.source = source
+        if isinstance(source, pa.Table):
+            self.schema, self.rows = source.schema, source.num_rows
+        else:
+            meta = pq.ParquetFile(source).metadata
+            self.schema, self.rows = meta.schema.to_arrow_schema(), meta.num_rows
+
+    def chunks(self, columns: list[str], chunk_rows: int) -> Iterator[pa.Table]:
+        if isinstance(self.source, pa.Table):
+            table = self.source.select(columns)
+            for start in range(0, table.num_rows, chunk_rows):
+                yield table.slice(start, chunk_rows)
+            return
+        for batch in pq.ParquetFile(self.source).iter_batches(chunk_rows, columns=columns):
+            yield pa.Table.from_batches([batch])
+
+    def whole(self, columns: list[str]) -> pa.Table:
+        if isinstance(self.source, pa.Table):
+            return self.source.select(columns)
+        return pq.read_table(self.source, columns=columns)
+
+
+def _batch_definition() -> Any:
+    global _BATCH_DEFINITION
+    if _BATCH_DEFINITION is None:
+        config = DataContextConfig(
+            progress_bars=ProgressBarsConfig(globally=False),
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            analytics_enabled=False,
+        )
+        context = gx.get_context(mode="ephemeral", project_config=config)
+        asset = context.data_sources.add_pandas("dagwright").add_dataframe_asset("stage")
+        _BATCH_DEFINITION = asset.add_batch_definition_whole_dataframe("rows")
+    return _BATCH_DEFINITION
+
+
+def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcome]:
+    """Every item's outcome, in the order of ``items``."""
+    names = set(data.schema.names)
+    outcomes: dict[int, Outcome] = {}
+    built: dict[int, Any] = {}
+    chunked: list[int] = []
+    whole: list[int] = []
+    for i, item in enumerate(items):
+        cls = gx_types.expectation_class(item.type)
+        problems = (
+            [f"unknown expectation type {item.type!r}"]
+            if cls is None
+            else gx_types.argument_problems(cls, item.type, item.kwargs)
+        )
+        if problems:
+            raise SpecError([item.problem(p) for p in problems])
+        built[i] = cls(**item.kwargs, meta={"dagwright_index": i, "severity": item.severity})
+        missing = [c for c in gx_types.columns_of(item.kwargs) or [] if c not in names]
+        if missing:
+            outcomes[i] = Outcome(
+                item,
+                False,
+                error=f"column {missing[0]!r} does not exist "
+                f"(columns: {', '.join(data.schema.names)})",
+            )
+            continue
+        (chunked if gx_types.is_chunkable(cls, item.type) else whole).append(i)
+
+    with _LOCK:
+        if chunked:
+            columns = _columns(items, chunked, data)
+            parts: dict[int, list[tuple[int, ExpectationValidationResult]]] = {
+                i: [] for i in chunked
+            }
+            offset = 0
+            chunks = data.chunks(columns, chunk_rows) if data.rows else iter(())
+            first = True
+            for chunk in chunks:
+                for i, res in _run(items, built, chunked, chunk).items():
+                    parts[i].append((offset, res))
+                offset += chunk.num_rows
+                first = False
+            if first:
+                empty = data.schema.empty_table().select(columns)
+                for i, res in _run(items, built, chunked, empty).items():
+                    parts[i].append((0, res))
+            for i in chunked:
+                outcomes[i] = _merge(items[i], parts[i])
+        if whole:
+            table = data.whole(_columns(items, whole, data))
+            for i, res in _run(items, built, whole, table).items():
+                outcomes[i] = _merge(items[i], [(0, res)])
+    for i, expectation in built.items():
+        outcomes[i].config = expectation.configuration
+    return [outcomes[i] for i in range(len(items))]
+
+
+def _columns(items: list[CheckItem], which: list[int], data: Data) -> list[str]:
+    needed: list[str] = []
+    for i in which:
+        cols = gx_types.columns_of(items[i].kwargs)
+        if cols is None or "row_condition" in items[i].kwargs:
+            return list(data.schema.names)
+        needed += [c for c in cols if c not in needed]
+    return needed
+
+
+def _run(
+    items: list[CheckItem], built: dict[int, Any], which: list[int], table: pa.Table
+) -> dict[int, ExpectationValidationResult]:
+    frame = table.to_pandas()
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    results: dict[int, ExpectationValidationResult] = {}
+    for severity_rows, fmt in ((False, "SUMMARY"), (True, "COMPLETE")):
+        group = [i for i in which if (items[i].severity == "quarantine") == severity_rows]
+        if not group:
+            continue
+        suite = gx.ExpectationSuite(name="dagwright", expectations=[built[i] for i in group])
+        validation = batch.validate(suite, result_format=fmt)
+        for res in validation.results:
+            results[int(res.expectation_config.meta["dagwright_index"])] = res
+    return results
+
+
+def _merge(item: CheckItem, parts: list[tuple[int, ExpectationValidationResult]]) -> Outcome:
+    errors = [_exception(r) for _, r in parts if _exception(r)]
+    if errors:
+        return Outcome(item, False, error=errors[0])
+    results = [r.result or {} for _, r in parts]
+    outcome = Outcome(item, all(r.success for _, r in parts))
+    if "unexpected_count" in results[0]:
+        element = sum(int(r.get("element_count") or 0) for r in results)
+        unexpected = sum(int(r.get("unexpected_count") or 0) for r in results)
+        has_missing = "missing_count" in results[0]
+        missing = sum(int(r.get("missing_count") or 0) for r in results) if has_missing else None
+        considered = element - (missing or 0)
+        outcome.element_count, outcome.unexpected_count = element, unexpected
+        outcome.missing_count = missing
+        outcome.unexpected_percent = 100.0 * unexpected / considered if considered else None
+        if len(parts) > 1:
+            mostly = float(item.kwargs.get("mostly", 1))
+            outcome.success = considered == 0 or (considered - unexpected) / considered >= mostly
+        sample: list[Any] = []
+        for r in results:
+            values = r.get("partial_unexpected_list")
+            if values is None:
+                values = r.get("unexpected_list") or []
+            sample += [jsonable(v) for v in values[: SAMPLE - len(sample)]]
+        outcome.sample = sample
+        if item.severity == "quarantine":
+            rows: list[int] = []
+            for offset, res in parts:
+                rows += [
+                    offset + int(ix) for ix in (res.result or {}).get("unexpected_index_list") or []
+                ]
+            outcome.rows = rows
+    else:
+        outcome.observed_value = jsonable(results[0].get("observed_value"))
+    return outcome
+
+
+def _exception(res: ExpectationValidationResult) -> str | None:
+    info = res.exception_info or {}
+    if "raised_exception" in info:
+        return info.get("exception_message") if info.get("raised_exception") else None
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe version of a value GE returns (numpy scalars, NaN, Decimal, timestamps)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+        with contextlib.suppress(ValueError, TypeError):
+            value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def suite_result(name: str, outcomes: list[Outcome]) -> dict[str, Any]:
+    """A GE ``ExpectationSuiteValidationResult`` (as JSON) for Data Docs."""
+    results = []
+    for o in outcomes:
+        exception = (
+            {"raised_exception": True, "exception_message": o.error, "exception_traceback": None}
+            if o.error
+            else {"raised_exception": False, "exception_message": None, "exception_traceback": None}
+        )
+        results.append(
+            ExpectationValidationResult(
+                success=o.success,
+                expectation_config=o.config,
+                result=o.summary(),
+                exception_info=exception,
+            )
+        )
+    passed = sum(1 for o in outcomes if o.success)
+    total = len(outcomes)
+    suite = ExpectationSuiteValidationResult(
+        success=passed == total,
+        results=results,
+        suite_name=name,
+        statistics={
+            "evaluated_expectations": total,
+            "successful_expectations": passed,
+            "unsuccessful_expectations": total - passed,
+            "success_percent": 100.0 * passed / total if total else None,
+        },
+        meta={"great_expectations_version": gx.__version__},
+    )
+    return suite.to_json_dict()
