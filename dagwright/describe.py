@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagwright.context import RunContext
 from dagwright.executor import make_extractor, make_loader
 from dagwright.plan import Plan, Stage
+from dagwright.spec.sections import Transform
 
 
 def describe_stage(plan: Plan, stage: Stage) -> list[str]:
@@ -26,17 +27,9 @@ def describe_stage(plan: Plan, stage: Stage) -> list[str]:
         inputs = ", ".join(name for name, _ in stage.data_inputs)
         if step.kind == "polars":
             return [f"polars {step.polars}({inputs})"]
-        from transforms.sql import SqlStepError, parse, read_sql, translate
-
-        try:
-            source = read_sql(step.sql, step.sql_file, plan.spec.project_root)
-            sql = translate(parse(source.text, step.dialect), "duckdb")
-        except SqlStepError as exc:
-            return [f"SQL ({step.dialect}) on duckdb over {inputs}", f"error: {exc}"]
-        import sqlglot
-
-        pretty = sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
-        return [f"SQL ({step.dialect} -> duckdb) over {inputs}", *pretty.splitlines()]
+        if step.kind == "ops":
+            return [f"polars ops on {inputs}: {', '.join(op.kind for op in step.ops or [])}"]
+        return _describe_sql(plan, stage.name, step, inputs)
     if stage.kind == "load":
         load = model.loads[stage.name]
         loader = make_loader(plan)
@@ -56,3 +49,25 @@ def _check_refs(plan: Plan, stage: Stage) -> list[object]:
     if stage.checks_of == "transform":
         return list(model.transforms[stage.name].expect)
     return list(model.loads[stage.name].expect)
+
+
+def _describe_sql(plan: Plan, name: str, step: Transform, inputs: str) -> list[str]:
+    """The step's SQL as it will run on its engine (DuckDB, or the destination when pushed down)."""
+    import sqlglot
+
+    from dagwright.sql.dialects import dialect_for
+    from transforms.sql import SqlStepError, compile_step, engine_of, step_error
+
+    engine = engine_of(plan.spec, step)
+    where = f"in the {engine} destination" if step.pushdown else "on duckdb"
+    head = f"SQL ({step.dialect} -> {engine}) {where} over {inputs}"
+    try:
+        compiled, _ = compile_step(step, plan.spec.project_root, engine)
+    except SqlStepError as exc:
+        return [head, f"error: {step_error(name, step, exc, plan.spec, None)}"]
+    dialect = dialect_for(engine)
+    pretty = sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0]
+    lines = [head, *pretty.splitlines()]
+    if compiled.params:
+        lines.append("-- bound: " + ", ".join(compiled.params))
+    return lines

@@ -97,17 +97,30 @@ class StageExecutor:
 
     def _transform(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
         step = self.plan.spec.model.transforms[stage.name]
-        inputs = {name: _staged(results, sid) for name, sid in stage.data_inputs}
         uri = stage_uri(self.ctx.staging_dir, stage.id)
+        sql: list[str] = []
+        if step.pushdown:
+            from transforms.pushdown import run_pushdown
+
+            tables = [name for name, _ in stage.data_inputs]
+            sql = [
+                run_pushdown(stage.name, step, tables, uri, self.ctx, self.loader, self.plan.spec)
+            ]
+            staged = describe(uri)
+            return StageResult(stage=stage.id, staged=staged, rows_out=staged.rows, sql=sql)
+        inputs = {name: _staged(results, sid) for name, sid in stage.data_inputs}
         if step.kind == "polars":
             from transforms.polars_step import run_polars
 
             run_polars(stage.name, step, inputs, uri, self.ctx)
-            sql: list[str] = []
+        elif step.kind == "ops":
+            from transforms.ops import run_ops
+
+            run_ops(stage.name, step, inputs, uri, self.ctx)
         else:
             from transforms.sql import run_sql
 
-            sql = [run_sql(stage.name, step, inputs, uri, self.ctx)]
+            sql = [run_sql(stage.name, step, inputs, uri, self.ctx, self.plan.spec)]
         staged = describe(uri)
         return StageResult(
             stage=stage.id,

@@ -97,16 +97,33 @@ def build_plan(spec: PipelineSpec) -> Plan:
             )
         provider[name] = sid
 
+    loaded: dict[str, str] = {}
+
+    def add_load(table: str) -> None:
+        load = model.loads[table]
+        up = provider[load.from_]
+        sid = plan.add(Stage(stage_id("load", table), "load", table, (up,), ((load.from_, up),)))
+        if load.expect:
+            sid = plan.add(Stage(stage_id("check_load", table), "check", table, (sid,), (), "load"))
+        loaded[table] = sid
+
     inputs = {name: [ref for ref, _ in refs] for name, refs in transform_inputs(spec).items()}
     remaining = dict(model.transforms)
     while remaining:
         progressed = False
         for name in list(remaining):
             refs = inputs[name]
-            if not all(r in provider for r in refs):
+            if remaining[name].pushdown:
+                # A pushed-down step reads loaded tables: it runs after their loads.
+                if not all(r in model.loads and model.loads[r].from_ in provider for r in refs):
+                    continue
+                for ref in refs:
+                    if ref not in loaded:
+                        add_load(ref)
+            elif not all(r in provider for r in refs):
                 continue
             step = remaining.pop(name)
-            data = tuple((r, provider[r]) for r in refs)
+            data = tuple((r, loaded[r] if step.pushdown else provider[r]) for r in refs)
             sid = plan.add(
                 Stage(
                     stage_id("transform", name), "transform", name, tuple(p for _, p in data), data
@@ -123,9 +140,7 @@ def build_plan(spec: PipelineSpec) -> Plan:
         if not progressed:
             raise ValueError(f"unresolvable transforms: {sorted(remaining)}")
 
-    for table, load in model.loads.items():
-        up = provider[load.from_]
-        sid = plan.add(Stage(stage_id("load", table), "load", table, (up,), ((load.from_, up),)))
-        if load.expect:
-            plan.add(Stage(stage_id("check_load", table), "check", table, (sid,), (), "load"))
+    for table in model.loads:
+        if table not in loaded:
+            add_load(table)
     return plan

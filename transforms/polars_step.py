@@ -40,7 +40,7 @@ def run_polars(
     assert step.polars is not None
     func = resolve(name, step.polars)
     frames = {k: pl.scan_parquet(local_path(v.uri)) for k, v in inputs.items()}
-    result = func(**frames)
+    result = call(name, step.polars, func, frames)
     if isinstance(result, pl.DataFrame):
         result = result.lazy()
     if not isinstance(result, pl.LazyFrame):
@@ -48,4 +48,31 @@ def run_polars(
             f"transform_{name}",
             f"{step.polars} returned {type(result).__name__}, expected a polars LazyFrame",
         )
-    result.sink_parquet(open_output(out))
+    try:
+        result.sink_parquet(open_output(out))
+    except Exception as exc:  # noqa: BLE001 - the user's query failed; name the step
+        raise StageError(
+            f"transform_{name}", f"{step.polars}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def call(name: str, reference: str, func: Callable[..., Any], frames: dict[str, Any]) -> Any:
+    """Call ``func`` with the inputs by name; a signature that does not fit names the step."""
+    import inspect
+
+    try:
+        inspect.signature(func).bind(**frames)
+    except TypeError as exc:
+        raise StageError(
+            f"transform_{name}",
+            f"{reference} cannot take the inputs {sorted(frames)}: {exc} "
+            "(its parameters must be named like the inputs)",
+        ) from None
+    except ValueError:
+        pass
+    try:
+        return func(**frames)
+    except Exception as exc:  # noqa: BLE001 - the user's function failed; name the step
+        raise StageError(
+            f"transform_{name}", f"{reference} raised {type(exc).__name__}: {exc}"
+        ) from exc

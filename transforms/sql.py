@@ -1,23 +1,45 @@
-"""SQL steps: written once in any dialect sqlglot reads, run on DuckDB or the warehouse."""
+"""SQL steps: written once in any dialect sqlglot reads, run on DuckDB or the warehouse.
+
+A step's SQL is compiled before any data moves: parsed in its dialect, its interval
+parameters turned into the target's bound placeholders, generated for the engine with
+unsupported constructs raising, and every function it calls checked against the engine's
+catalog. Running it on DuckDB then binds the query over the staged inputs (which reads no
+data) before writing anything, so a query the engine rejects fails before data moves too.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlglot
 import sqlglot.expressions as exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
+if TYPE_CHECKING:
+    from dagwright.context import Interval, RunContext
+    from dagwright.errors import Problem
+    from dagwright.spec.load import PipelineSpec
+    from dagwright.spec.sections import Transform
+    from dagwright.staging import StagedTable
+
+PARAMETERS = ("interval_start", "interval_end")
+"""Values a step may use; written ``$name`` (duckdb), ``:name`` (snowflake, spark...),
+``@name`` (bigquery, tsql, mysql) or ``%(name)s`` (postgres), always bound, never inlined."""
+
+ParamStyle = Literal["named", "numeric"]
+"""``named``: ``$interval_start`` (DuckDB); ``numeric``: ``$1`` (PostgreSQL server-side)."""
+
 
 class SqlStepError(Exception):
     """A SQL step that cannot be read or translated; ``line`` is 1-based within the SQL."""
 
-    def __init__(self, message: str, line: int | None = None) -> None:
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
         super().__init__(message)
         self.line = line
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -25,6 +47,29 @@ class SqlSource:
     text: str
     file: Path | None
     """The .sql file, when the step's SQL lives in one."""
+
+
+@dataclass(frozen=True)
+class CompiledSql:
+    """A step's query for one engine, with the names of the values it binds."""
+
+    sql: str
+    engine: str
+    params: tuple[str, ...] = ()
+    style: ParamStyle = "named"
+
+    def values(self, interval: Interval | None) -> dict[str, Any] | list[Any] | None:
+        """The bound values: a dict for ``named``, a list in ``$n`` order for ``numeric``."""
+        if not self.params:
+            return None
+        if interval is None:
+            raise SqlStepError(
+                "the SQL uses the data interval but this run has none (pass --start/--end)"
+            )
+        bounds = {"interval_start": interval.start, "interval_end": interval.end}
+        if self.style == "numeric":
+            return [bounds[n] for n in self.params]
+        return {n: bounds[n] for n in self.params}
 
 
 def read_sql(sql: str | None, sql_file: str | None, project_root: Path) -> SqlSource:
@@ -41,72 +86,310 @@ def read_sql(sql: str | None, sql_file: str | None, project_root: Path) -> SqlSo
 
 def parse(sql: str, dialect: str) -> exp.Expression:
     """Parse one statement, raising ``SqlStepError`` with the line of a syntax error."""
+    from dagwright.sql.dialects import check_dialect
+
+    problem = check_dialect(dialect)
+    if problem:
+        raise SqlStepError(problem)
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         detail = first.get("description") or str(exc).splitlines()[0]
         detail = re.sub(r"<Token token_type: \S+, text: (.*?), line: .*?>", r"'\1'", detail)
-        raise SqlStepError(f"SQL syntax error ({dialect}): {detail}", first.get("line")) from None
+        raise SqlStepError(
+            f"SQL syntax error ({dialect}): {detail}", first.get("line"), first.get("col")
+        ) from None
     except sqlglot.errors.TokenError as exc:
         raise SqlStepError(f"SQL syntax error ({dialect}): {exc}") from None
     if len(statements) != 1:
         raise SqlStepError(f"a SQL step holds exactly one query, found {len(statements)}")
+    if not isinstance(statements[0], exp.Query):
+        kind = statements[0].key.upper()
+        raise SqlStepError(f"a SQL step is one query (SELECT ...), found {kind}", 1, 1)
     return statements[0]
 
 
-def referenced_tables(tree: exp.Expression) -> list[str]:
-    """Names of the tables a query reads, excluding its own CTEs."""
+def referenced_tables(tree: exp.Expression, qualified: bool = False) -> list[str]:
+    """Names of the tables a query reads, excluding its own CTEs.
+
+    ``qualified``: include ``schema.table`` names (destination tables of a pushed-down step).
+    """
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     names: list[str] = []
     for table in tree.find_all(exp.Table):
-        if table.name and table.name not in ctes and not table.db and table.name not in names:
-            names.append(table.name)
+        if not table.name or (table.name in ctes and not table.db):
+            continue
+        if table.db and not qualified:
+            continue
+        name = f"{table.db}.{table.name}" if table.db else table.name
+        if name not in names:
+            names.append(name)
     return names
 
 
-def translate(tree: exp.Expression, target: str) -> str:
-    """Generate ``tree`` for the ``target`` dialect; constructs it cannot express raise."""
+def engine_of(spec: PipelineSpec, step: Transform) -> str:
+    """The engine a SQL step runs on: DuckDB, or the destination's dialect when pushed down."""
+    if not step.pushdown:
+        return "duckdb"
+    from dagwright import plugins
+
+    return plugins.plugin(plugins.LOADERS, spec.model.destination.loader).dialect
+
+
+def translation_problems(
+    spec: PipelineSpec, name: str, step: Transform, source: SqlSource
+) -> list[Problem]:
+    """A step's translation problems for ``dagwright validate``, located in its file."""
+    from dagwright.errors import Problem
+
     try:
-        return tree.sql(dialect=target, unsupported_level=ErrorLevel.RAISE)
+        compile_sql(source.text, step.dialect, engine_of(spec, step))
+    except SqlStepError as exc:
+        where = sql_location(spec, name, step, source, exc.line, exc.column)
+        assert where is not None
+        return [Problem(where[0], where[1], where[2], f"transform {name!r}: {exc}")]
+    return []
+
+
+def _position(node: exp.Expression) -> tuple[int | None, int | None]:
+    """Line and column of ``node`` in the SQL text, or of the first descendant that has one."""
+    for candidate in node.walk():
+        meta = candidate.meta if isinstance(candidate, exp.Expression) else {}
+        if meta.get("line"):
+            return meta["line"], meta.get("col")
+    return None, None
+
+
+def _parameter_name(node: exp.Expression) -> str | None:
+    inner = node.this
+    if isinstance(inner, exp.Expression):
+        return inner.name if not isinstance(inner, exp.Literal) or inner.is_string else None
+    return inner if isinstance(inner, str) else None
+
+
+def _text_position(text: str, name: str) -> tuple[int | None, int | None]:
+    match = re.search(rf"[:@$(?{{]{re.escape(name)}\b" if name != "?" else r"\?", text)
+    if not match:
+        return None, None
+    before = text[: match.start()]
+    return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
+
+
+def bind_parameters(
+    tree: exp.Expression, style: ParamStyle, text: str = ""
+) -> tuple[exp.Expression, list[str]]:
+    """Turn the dialect's placeholders for the interval bounds into the engine's."""
+    tree = tree.copy()
+    order: list[str] = []
+    for node in list(tree.find_all(exp.Placeholder, exp.Parameter)):
+        name = _parameter_name(node)
+        if name is None or name.lower() not in PARAMETERS:
+            shown = node.sql() if name is None else name
+            line, col = _position(node)
+            if line is None:
+                line, col = _text_position(text, name or "?")
+            raise SqlStepError(
+                f"unknown parameter {shown!r}: a SQL step can bind "
+                + ", ".join(PARAMETERS)
+                + " (written $name, :name, @name or %(name)s)",
+                line,
+                col,
+            )
+        name = name.lower()
+        if name not in order:
+            order.append(name)
+        if style == "numeric":
+            node.replace(exp.Parameter(this=exp.Literal.number(order.index(name) + 1)))
+        else:
+            node.replace(exp.Placeholder(this=name))
+    return tree, order
+
+
+def _locate_unsupported(tree: exp.Expression, engine: str) -> tuple[int | None, int | None]:
+    """Where the smallest sub-expression that ``engine`` cannot express is."""
+    from dagwright.sql.dialects import dialect_for
+
+    dialect = dialect_for(engine)
+    failing: exp.Expression | None = None
+    for node in tree.walk():
+        if not isinstance(node, exp.Expression) or node is tree:
+            continue
+        try:
+            node.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError:
+            failing = node
+        except Exception:  # noqa: BLE001 - a fragment that cannot stand alone tells nothing
+            continue
+    return _position(failing) if failing is not None else (None, None)
+
+
+def _find_function(tree: exp.Expression, name: str, engine: str) -> exp.Func | None:
+    """The source function that becomes a call to ``name`` in ``engine``'s SQL."""
+    from dagwright.sql.dialects import dialect_for
+
+    dialect = dialect_for(engine)
+    for node in tree.find_all(exp.Func):
+        source_name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+        if source_name.upper() == name or node.sql(dialect=dialect).upper().startswith(name + "("):
+            return node
+    return None
+
+
+def _source_name(node: exp.Func | None, text: str, fallback: str) -> str:
+    """The function's name as the author wrote it."""
+    start, end = (
+        (node.meta.get("start"), node.meta.get("end")) if node is not None else (None, None)
+    )
+    if start is not None and end is not None:
+        return text[start : end + 1].upper()
+    return fallback
+
+
+def translate(tree: exp.Expression, target: str) -> str:
+    """Generate ``tree`` for ``target``; constructs it cannot express raise, located."""
+    from dagwright.sql.dialects import dialect_for
+
+    try:
+        return tree.sql(dialect=dialect_for(target), unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
-        raise SqlStepError(f"cannot translate to {target}: {exc}") from None
+        line, col = _locate_unsupported(tree, target)
+        detail = str(exc).strip().replace("\n", "; ")
+        raise SqlStepError(f"cannot translate to {target}: {detail}", line, col) from None
 
 
-def run_sql(name: str, step: Any, inputs: dict[str, Any], out: str, ctx: Any) -> str:
+def compile_sql(
+    text: str, dialect: str, engine: str = "duckdb", style: ParamStyle = "named"
+) -> CompiledSql:
+    """Parse, bind parameters, translate, and check every function exists in ``engine``."""
+    from dagwright.sql.dialects import unknown_functions
+
+    source_tree = parse(text, dialect)
+    tree, params = bind_parameters(source_tree, style, text)
+    sql = translate(tree, engine)
+    missing = unknown_functions(sql, engine) if dialect != engine else []
+    if missing:
+        name = missing[0]
+        node = _find_function(source_tree, name, engine)
+        written = _source_name(node, text, name)
+        line, col = _position(node) if node is not None else (None, None)
+        becomes = "passes it through unchanged" if written == name else f"writes it as {name}"
+        raise SqlStepError(
+            f"function {written} ({dialect}) has no faithful {engine} translation: sqlglot "
+            f"{becomes} and {engine} has no function {name.lower()}"
+            + (f" (also: {', '.join(missing[1:])})" if len(missing) > 1 else ""),
+            line,
+            col,
+        )
+    return CompiledSql(sql=sql, engine=engine, params=tuple(params), style=style)
+
+
+def compile_step(
+    step: Transform, project_root: Path, engine: str = "duckdb", style: ParamStyle = "named"
+) -> tuple[CompiledSql, SqlSource]:
+    source = read_sql(step.sql, step.sql_file, project_root)
+    return compile_sql(source.text, step.dialect, engine, style), source
+
+
+def sql_location(
+    spec: PipelineSpec | None,
+    name: str,
+    step: Transform,
+    source: SqlSource | None,
+    line: int | None,
+    column: int | None = None,
+) -> tuple[str, int, int] | None:
+    """``(file, line, column)`` of a position in a step's SQL: in its .sql file or the spec."""
+    if source is not None and source.file is not None:
+        return str(source.file), line or 1, column or 1
+    if spec is None:
+        return None
+    key = "sql" if step.sql is not None else "sql_file"
+    loc = ("transforms", name, key)
+    vline, vcol = spec.doc.position(loc)
+    if line is None:
+        return spec.doc.path, vline, vcol
+    try:
+        lines = Path(spec.doc.path).read_text(encoding="utf-8").splitlines()
+        head = lines[vline - 1][vcol - 1 :] if vline <= len(lines) else ""
+    except OSError:
+        head = ""
+    if head[:1] in ("|", ">"):
+        body = vline + line
+        indent = len(lines[body - 1]) - len(lines[body - 1].lstrip()) if body <= len(lines) else 0
+        return spec.doc.path, body, indent + (column or 1)
+    offset = 1 if head[:1] in ("'", '"') else 0
+    return spec.doc.path, vline + line - 1, (vcol + offset + (column or 1) - 1 if line == 1 else 1)
+
+
+def step_error(
+    name: str,
+    step: Transform,
+    exc: SqlStepError,
+    spec: PipelineSpec | None,
+    source: SqlSource | None,
+) -> str:
+    """A message naming the step and where in its file the problem is."""
+    where = sql_location(spec, name, step, source, exc.line, exc.column)
+    prefix = f"{where[0]}:{where[1]}:{where[2]}: " if where else ""
+    return f"{prefix}transform {name!r}: {exc}"
+
+
+def run_sql(
+    name: str,
+    step: Transform,
+    inputs: dict[str, StagedTable],
+    out: str,
+    ctx: RunContext,
+    spec: PipelineSpec | None = None,
+) -> str:
     """Run a SQL step on an in-memory DuckDB over the staged inputs; return the SQL as run."""
     import duckdb
 
     from dagwright.errors import StageError
     from dagwright.staging import local_path, open_output
 
-    source = read_sql(step.sql, step.sql_file, ctx.project_root)
+    source: SqlSource | None = None
     try:
-        query = translate(parse(source.text, step.dialect), "duckdb")
+        compiled, source = compile_step(step, ctx.project_root)
+        params = compiled.values(ctx.interval)
     except SqlStepError as exc:
-        raise StageError(f"transform_{name}", str(exc)) from None
+        raise StageError(f"transform_{name}", step_error(name, step, exc, spec, source)) from None
     con = duckdb.connect()
     try:
         for input_name, staged in inputs.items():
             con.read_parquet(local_path(staged.uri)).create_view(input_name)
-        params = interval_params(query, ctx)
         try:
-            con.sql(query, params=params).write_parquet(open_output(out))
+            relation = con.sql(compiled.sql, params=params)
+        except duckdb.Error as exc:
+            located = engine_error(str(exc), compiled, step, source)
+            raise StageError(
+                f"transform_{name}", step_error(name, step, located, spec, source)
+            ) from None
+        if relation is None:
+            raise StageError(f"transform_{name}", "the SQL returned no rows (not a query)")
+        try:
+            relation.write_parquet(open_output(out))
         except duckdb.Error as exc:
             raise StageError(f"transform_{name}", f"DuckDB: {exc}") from None
     finally:
         con.close()
-    return query
+    return compiled.sql
 
 
-def interval_params(query: str, ctx: Any) -> dict[str, Any] | None:
-    """Bind ``$interval_start``/``$interval_end`` when the query uses them."""
-    names = [n for n in ("interval_start", "interval_end") if f"${n}" in query]
-    if not names:
-        return None
-    interval = ctx.interval
-    if interval is None:
-        raise SqlStepError(
-            "the SQL uses the data interval but this run has none (pass --start/--end)"
-        )
-    return {n: getattr(interval, n.removeprefix("interval_")) for n in names}
+def engine_error(
+    message: str, compiled: CompiledSql, step: Transform, source: SqlSource | None
+) -> SqlStepError:
+    """An engine's rejection of a query, located in the step's SQL where it names a function."""
+    first = message.splitlines()[0]
+    match = re.search(r"(?:[Ff]unction|function) (?:with name )?\"?([A-Za-z_][\w]*)", first)
+    line = col = None
+    if match and source is not None:
+        try:
+            node = _find_function(
+                parse(source.text, step.dialect), match.group(1).upper(), compiled.engine
+            )
+            line, col = _position(node) if node is not None else (None, None)
+        except SqlStepError:
+            pass
+    return SqlStepError(f"{compiled.engine} rejects the translated SQL: {first}", line, col)

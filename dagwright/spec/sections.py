@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -10,6 +11,68 @@ from dagwright.spec.types import CheckRef, Name, SpecModel
 
 WriteDisposition = Literal["append", "replace", "merge", "delete_insert", "scd2"]
 SchemaContract = Literal["evolve", "freeze", "discard_columns"]
+
+
+class Op(SpecModel):
+    """One declarative Polars operation; exactly one key is set."""
+
+    select: list[str] | None = Field(default=None, description="Keep these columns, in order.")
+    rename: dict[str, str] | None = Field(default=None, description="{old: new} column names.")
+    cast: dict[str, str] | None = Field(
+        default=None,
+        description="{column: type}, e.g. int64, float64, string, date, decimal(10,2).",
+    )
+    filter: str | None = Field(
+        default=None, description="Keep rows where this SQL expression is true."
+    )
+    derive: dict[str, str] | None = Field(
+        default=None, description="{column: SQL expression} added or replaced."
+    )
+    deduplicate: Deduplicate | None = Field(default=None, description="One row per key.")
+    join: Join | None = Field(default=None, description="Join another input.")
+
+    @model_validator(mode="after")
+    def _one_op(self) -> Op:
+        ops = [k for k in OPS if getattr(self, k) is not None]
+        if len(ops) != 1:
+            found = ", ".join(ops) if ops else "none"
+            raise ValueError(f"an op needs exactly one of {', '.join(OPS)} (found {found})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in OPS if getattr(self, k) is not None)
+
+
+OPS = ("select", "rename", "cast", "filter", "derive", "deduplicate", "join")
+
+
+class Deduplicate(SpecModel):
+    keys: list[str] = Field(min_length=1, description="Columns identifying a row.")
+    order_by: list[str] = Field(
+        default_factory=list, description="Sort before choosing (prefix '-' for descending)."
+    )
+    keep: Literal["first", "last"] = Field(default="last", description="Which row per key stays.")
+
+
+class Join(SpecModel):
+    with_: Name = Field(alias="with", description="The input to join.")
+    on: list[str] | str = Field(description="Key column(s) present in both.")
+    how: Literal["inner", "left", "right", "full", "semi", "anti"] = "inner"
+
+
+class TransformTest(SpecModel):
+    """A unit test: given rows for each input, the rows the transform must output."""
+
+    name: str = Field(description="What the test shows.")
+    given: dict[Name, list[dict[str, Any]]] = Field(description="Rows of each input, by name.")
+    expect: list[dict[str, Any]] = Field(
+        description="Expected output rows; only the columns named here are compared."
+    )
+    ordered: bool = Field(default=False, description="Compare rows in order.")
+    interval: tuple[datetime, datetime] | None = Field(
+        default=None, description="[start, end] bound to the interval parameters."
+    )
 
 
 class Transform(SpecModel):
@@ -20,34 +83,52 @@ class Transform(SpecModel):
         default=None, description="Path of a .sql file, relative to the project root."
     )
     dialect: str = Field(default="duckdb", description="The SQL dialect the step is written in.")
+    pushdown: bool = Field(
+        default=False,
+        description=(
+            "Run the SQL in the destination, in its dialect; the SQL reads tables already "
+            "loaded there (load names), and its result feeds loads like any transform."
+        ),
+    )
     polars: str | None = Field(
         default=None,
         description="'module:function' taking the inputs as LazyFrames, returning a LazyFrame.",
+    )
+    ops: list[Op] | None = Field(
+        default=None,
+        description="Declarative Polars operations applied in order to the first input.",
     )
     inputs: list[Name] | None = Field(
         default=None,
         description="Names of sources or transforms read; inferred from SQL when omitted.",
     )
     expect: list[CheckRef] = Field(default_factory=list, description="Checks run on the output.")
+    tests: list[TransformTest] = Field(
+        default_factory=list, description="Unit tests run by 'dagwright test'."
+    )
     description: str | None = None
 
     @model_validator(mode="after")
     def _one_body(self) -> Transform:
-        bodies = [k for k in ("sql", "sql_file", "polars") if getattr(self, k)]
+        bodies = [k for k in ("sql", "sql_file", "polars", "ops") if getattr(self, k)]
         if len(bodies) != 1:
             found = ", ".join(bodies) if bodies else "none"
             raise ValueError(
-                f"a transform needs exactly one of sql, sql_file, polars (found {found})"
+                f"a transform needs exactly one of sql, sql_file, polars, ops (found {found})"
             )
         if self.polars and ":" not in self.polars:
             raise ValueError(f"polars must be 'module:function', got {self.polars!r}")
-        if self.polars and self.inputs is None:
-            raise ValueError("a polars transform needs 'inputs' (the names it reads)")
+        if (self.polars or self.ops) and self.inputs is None:
+            raise ValueError(f"a {self.kind} transform needs 'inputs' (the names it reads)")
+        if self.pushdown and self.kind != "sql":
+            raise ValueError("pushdown applies to SQL steps only")
         return self
 
     @property
-    def kind(self) -> Literal["sql", "polars"]:
-        return "polars" if self.polars else "sql"
+    def kind(self) -> Literal["sql", "polars", "ops"]:
+        if self.polars:
+            return "polars"
+        return "ops" if self.ops else "sql"
 
 
 class Load(SpecModel):
@@ -64,8 +145,28 @@ class Load(SpecModel):
         default=None,
         description="delete_insert: replace the rows whose column falls inside the data interval.",
     )
+    hard_delete_column: str | None = Field(
+        default=None,
+        description=(
+            "merge and scd2: a boolean column of the batch; rows where it is true delete "
+            "their key (merge) or close its current version (scd2)."
+        ),
+    )
+    retire_absent: bool = Field(
+        default=False,
+        description="scd2: the batch is a full snapshot; keys missing from it are closed.",
+    )
+    partition_by: list[str] = Field(
+        default_factory=list,
+        description="Parquet destinations: columns that name the partition folders (col=value).",
+    )
     schema_contract: SchemaContract = Field(
-        default="evolve", description="What a change in the incoming columns does."
+        default="evolve",
+        description=(
+            "What a change in the incoming columns does: evolve (add columns, widen types "
+            "where safe), freeze (fail, listing the differences), discard_columns (load the "
+            "table's columns only)."
+        ),
     )
     lineage: bool = Field(
         default=True, description="Add _dagwright_load_id and _dagwright_loaded_at columns."
@@ -78,4 +179,8 @@ class Load(SpecModel):
             raise ValueError(f"write: {self.write} needs primary_key")
         if self.write == "delete_insert" and not (self.merge_key or self.interval_column):
             raise ValueError("write: delete_insert needs merge_key or interval_column")
+        if self.hard_delete_column and self.write not in ("merge", "scd2"):
+            raise ValueError("hard_delete_column applies to write: merge and scd2 only")
+        if self.retire_absent and self.write != "scd2":
+            raise ValueError("retire_absent applies to write: scd2 only")
         return self

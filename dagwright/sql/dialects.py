@@ -1,0 +1,165 @@
+"""The framework's own sqlglot dialect rules for the engines that run SQL steps.
+
+sqlglot translates most constructs between dialects, but where it has no rule for a
+source function in the target it emits the function unchanged, and the SQL fails only
+when the engine runs it. Where a faithful rewrite exists, it is added here as a rule of
+a subclass of the target dialect's generator. Where none exists, ``unknown_functions``
+finds the function before any data moves: every function the generated SQL calls must
+exist in the engine's catalog (DuckDB's ``duckdb_functions()``, PostgreSQL's ``pg_proc``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import sqlglot.expressions as exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.dialects.postgres import Postgres
+
+ENGINES = ("duckdb", "postgres")
+"""Dialects with a catalog of functions to check against (the engines dagwright runs)."""
+
+_SYNTAX = frozenset(
+    {
+        "CAST",
+        "TRY_CAST",
+        "EXTRACT",
+        "COALESCE",
+        "NULLIF",
+        "GREATEST",
+        "LEAST",
+        "ROW",
+        "ARRAY",
+        "EXISTS",
+        "POSITION",
+        "SUBSTRING",
+        "TRIM",
+        "OVERLAY",
+        "GROUPING",
+        "ROLLUP",
+        "CUBE",
+        "GROUPING SETS",
+        "INTERVAL",
+        "CASE",
+        "VALUES",
+        "IN",
+        "ANY",
+        "ALL",
+        "SOME",
+        "COLLATE",
+        "STRUCT",
+        "MAP",
+        "LIST",
+    }
+)
+"""Calls that are grammar, not catalog functions."""
+
+_CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(")
+
+
+def _gt_zero(call: exp.Expression) -> exp.Expression:
+    return exp.GT(this=call, expression=exp.Literal.number(0))
+
+
+def _contains_pg(self: Postgres.Generator, e: exp.Contains) -> str:
+    return self.sql(exp.Paren(this=_gt_zero(exp.func("STRPOS", e.this, e.expression))))
+
+
+def _array_size_pg(self: Postgres.Generator, e: exp.ArraySize) -> str:
+    return self.sql(exp.func("CARDINALITY", e.this))
+
+
+def _char_pg(self: Postgres.Generator, e: exp.Chr) -> str:
+    return self.sql(exp.func("CHR", *e.expressions))
+
+
+class DagwrightPostgres(Postgres):
+    """PostgreSQL with the rewrites sqlglot lacks."""
+
+    class Generator(Postgres.Generator):
+        TRANSFORMS = {
+            **Postgres.Generator.TRANSFORMS,
+            exp.Contains: _contains_pg,
+            exp.ArraySize: _array_size_pg,
+            exp.Chr: _char_pg,
+        }
+
+
+class DagwrightDuckDB(DuckDB):
+    """DuckDB with the rewrites sqlglot lacks."""
+
+    class Generator(DuckDB.Generator):
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS}
+
+
+_OWN: dict[str, type[Dialect]] = {"postgres": DagwrightPostgres, "duckdb": DagwrightDuckDB}
+
+
+def dialect_for(name: str) -> Dialect:
+    """The dialect dagwright generates ``name`` with: its own subclass where it has one."""
+    own = _OWN.get(name.lower())
+    return own() if own else Dialect.get_or_raise(name)
+
+
+def known_dialects() -> list[str]:
+    return sorted(n for n in Dialect.classes if n and not n.startswith("dagwright"))
+
+
+def check_dialect(name: str) -> str | None:
+    """An error message when sqlglot cannot read ``name``, else ``None``."""
+    if name.lower() in Dialect.classes and not name.lower().startswith("dagwright"):
+        return None
+    from dagwright.errors import did_you_mean
+
+    return (
+        f"unknown SQL dialect {name!r}{did_you_mean(name.lower(), known_dialects())}; "
+        f"known: {', '.join(known_dialects())}"
+    )
+
+
+@lru_cache(maxsize=4)
+def catalog(engine: str) -> frozenset[str]:
+    """Upper-cased names of the functions ``engine`` has."""
+    if engine == "duckdb":
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            rows = con.sql("SELECT DISTINCT function_name FROM duckdb_functions()").fetchall()
+        finally:
+            con.close()
+        return frozenset(r[0].upper() for r in rows)
+    path = Path(__file__).parent / "catalogs" / f"{engine}.json"
+    names = json.loads(path.read_text(encoding="utf-8"))["functions"]
+    return frozenset(n.upper() for n in names)
+
+
+def called_functions(sql: str, engine: str) -> list[str]:
+    """Names of the functions ``sql`` (in ``engine``'s dialect) calls, in order, once each."""
+    import sqlglot
+
+    tree = sqlglot.parse_one(sql, dialect=dialect_for(engine))
+    names: list[str] = []
+    for node in tree.find_all(exp.Func):
+        if isinstance(node, exp.Anonymous):
+            name = node.name.upper()
+        else:
+            match = _CALL.match(node.sql(dialect=dialect_for(engine)))
+            if not match:
+                continue
+            name = match.group(1).upper()
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def unknown_functions(sql: str, engine: str) -> list[str]:
+    """Functions ``sql`` calls that ``engine`` does not have (none for engines not listed)."""
+    if engine not in ENGINES:
+        return []
+    have = catalog(engine)
+    return [n for n in called_functions(sql, engine) if n not in have and n not in _SYNTAX]

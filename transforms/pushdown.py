@@ -1,0 +1,164 @@
+"""Pushed-down SQL steps: the query runs in the destination, over tables already loaded there.
+
+The step is compiled for the destination's dialect (``Loader.dialect``); its table names
+are load names, qualified the way the destination qualifies them. The query is checked
+on the engine before it runs (DuckDB binds it; PostgreSQL PREPAREs it), and its rows are
+staged as Parquet like any transform's output, so loads downstream work unchanged.
+
+A loader runs pushed-down steps by providing ``run_pushdown(compiled, values, path)``
+(and optionally ``pushdown_table(name)`` to qualify a table). DuckDB's is built in here.
+For PostgreSQL, ``check_postgres`` and ``postgres_rows`` do the work over a psycopg
+connection, so the PostgreSQL loader's ``run_pushdown`` can be a few lines.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlglot.expressions as exp
+
+from dagwright.errors import ConfigError, StageError
+from transforms.sql import (
+    CompiledSql,
+    ParamStyle,
+    SqlSource,
+    SqlStepError,
+    compile_sql,
+    engine_error,
+    read_sql,
+    step_error,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dagwright.context import RunContext
+    from dagwright.spec.load import PipelineSpec
+    from dagwright.spec.sections import Transform
+    from loaders.base import Loader
+
+STYLES: dict[str, ParamStyle] = {"duckdb": "named", "postgres": "numeric"}
+
+
+def qualify(sql: str, engine: str, tables: dict[str, exp.Table]) -> str:
+    """Point the query's table names at the destination's tables."""
+    import sqlglot
+
+    from dagwright.sql.dialects import dialect_for
+
+    dialect = dialect_for(engine)
+    tree = sqlglot.parse_one(sql, dialect=dialect)
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    for node in list(tree.find_all(exp.Table)):
+        key = f"{node.db}.{node.name}" if node.db else node.name
+        if node.name in ctes and not node.db or key not in tables:
+            continue
+        target = tables[key].copy()
+        alias = node.args.get("alias") or (
+            exp.TableAlias(this=exp.to_identifier(node.name)) if not node.db else None
+        )
+        if alias is not None:
+            target.set("alias", alias)
+        node.replace(target)
+    return tree.sql(dialect=dialect)
+
+
+def _table(loader: Loader, name: str) -> exp.Table:
+    from dagwright.sql.render import table
+
+    custom = getattr(loader, "pushdown_table", None)
+    if custom is not None:
+        return custom(name)
+    target = getattr(loader, "_target", None)
+    return target(name) if target is not None else table(name)
+
+
+def compile_pushdown(
+    name: str, step: Transform, loader: Loader, project_root: Path, tables: list[str]
+) -> tuple[CompiledSql, SqlSource | None]:
+    engine = loader.dialect
+    source: SqlSource | None = None
+    source = read_sql(step.sql, step.sql_file, project_root)
+    compiled = compile_sql(source.text, step.dialect, engine, STYLES.get(engine, "named"))
+    sql = qualify(compiled.sql, engine, {t: _table(loader, t) for t in tables})
+    return CompiledSql(sql, engine, compiled.params, compiled.style), source
+
+
+def run_pushdown(
+    name: str,
+    step: Transform,
+    tables: list[str],
+    out: str,
+    ctx: RunContext,
+    loader: Loader,
+    spec: PipelineSpec | None = None,
+) -> str:
+    """Run the step in the destination and stage its rows at ``out``; return the SQL run."""
+    from dagwright.staging import open_output
+
+    source: SqlSource | None = None
+    try:
+        source = read_sql(step.sql, step.sql_file, ctx.project_root)
+        compiled, source = compile_pushdown(name, step, loader, ctx.project_root, tables)
+        values = compiled.values(ctx.interval)
+    except SqlStepError as exc:
+        raise StageError(f"transform_{name}", step_error(name, step, exc, spec, source)) from None
+    runner = getattr(loader, "run_pushdown", None)
+    if runner is None and loader.dialect == "duckdb":
+        runner = _duckdb_runner(loader)
+    if runner is None:
+        raise ConfigError(
+            f"transform {name!r} has pushdown: true, but the {loader.dialect} destination "
+            "cannot run pushed-down SQL steps; remove pushdown to run it on DuckDB"
+        )
+    try:
+        runner(compiled, values, open_output(out))
+    except SqlStepError as exc:
+        located = engine_error(str(exc), compiled, step, source)
+        raise StageError(
+            f"transform_{name}", step_error(name, step, located, spec, source)
+        ) from None
+    return compiled.sql
+
+
+def _duckdb_runner(loader: Any) -> Any:
+    def run(compiled: CompiledSql, values: Any, path: str) -> None:
+        import duckdb
+
+        with loader.connect() as con:
+            try:
+                relation = con.sql(compiled.sql, params=values)
+            except duckdb.Error as exc:
+                raise SqlStepError(str(exc)) from None
+            relation.write_parquet(path)
+
+    return run
+
+
+def check_postgres(cursor: Any, compiled: CompiledSql) -> None:
+    """PREPARE the query on the server (parse, bind, plan; no rows read), then drop it.
+
+    ``cursor`` is a psycopg cursor outside a failed transaction; a rejection raises
+    ``SqlStepError`` with the server's message, before any data moves.
+    """
+    import psycopg
+
+    try:
+        cursor.execute("PREPARE __dagwright_check AS " + compiled.sql)
+    except psycopg.Error as exc:
+        raise SqlStepError(str(exc).splitlines()[0]) from None
+    cursor.execute("DEALLOCATE __dagwright_check")
+
+
+def postgres_rows(connection: Any, compiled: CompiledSql, values: Any) -> tuple[list[str], list]:
+    """Check, then run, a query compiled for PostgreSQL (``$n`` placeholders, bound server-side)."""
+    import psycopg
+
+    with psycopg.RawCursor(connection) as cur:
+        check_postgres(cur, compiled)
+        try:
+            cur.execute(compiled.sql, values or None)
+        except psycopg.Error as exc:
+            raise SqlStepError(str(exc).splitlines()[0]) from None
+        columns = [d.name for d in cur.description or []]
+        return columns, cur.fetchall()
