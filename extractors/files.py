@@ -1,13 +1,19 @@
 """Files: CSV, TSV, Parquet, JSON and NDJSON, from a path, a folder or a glob.
 
 DuckDB reads the files (in parallel, streaming) and writes the staged Parquet itself,
-so a file source never holds the whole input in Python memory.
+so a file source never holds the whole input in Python memory. Paths are local, or
+fsspec URLs (``memory://``, ``s3://``, ...), whose filesystem is handed to DuckDB.
+
+CSV is read strictly: the delimiter and quote are fixed (not sniffed), and a row whose
+field count differs from the header, or a value that does not convert to its column's
+type, is reported with its file, line and column, never silently skipped or shifted.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,17 +36,29 @@ _EXTENSIONS: dict[str, Format] = {
     ".ndjson": "ndjson",
     ".jsonl": "ndjson",
 }
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_ORIGINAL = re.compile(r"Original Line: (.*)")
+_COLUMN = re.compile(r'converting column "(.+?)"')
+_CONVERT = re.compile(r"""Could not convert string "(.*?)" to '(.+?)'""")
+_FILE = re.compile(r"^\s*file = (.+)$", re.MULTILINE)
+_SNIFF_FILE = re.compile(r'(?:sniffing|in) file "(.+?)"')
+_JSON_AT = re.compile(r'Malformed JSON in file "(.+?)", at byte (\d+) in line (\d+): (.*)')
 
 
 class FileSourceConfig(SourceConfig):
-    """Read local files matched by a path, folder or glob."""
+    """Read files matched by a path, folder or glob (local, or an fsspec URL)."""
 
     extractor: Literal["files", "csv", "tsv", "parquet", "json", "ndjson"]
-    path: str = Field(description="A file, a folder, or a glob such as data/orders/*.csv.")
+    path: str = Field(
+        description="A file, a folder, or a glob such as data/orders/*.csv; or an fsspec URL."
+    )
     format: Format | None = Field(
         default=None, description="File format; by default from the extractor name or extension."
     )
-    delimiter: str | None = Field(default=None, description="CSV field delimiter.")
+    delimiter: str | None = Field(
+        default=None, description="CSV field delimiter (default ',' for csv, tab for tsv)."
+    )
+    quote: str = Field(default='"', description="CSV quote character.")
     header: bool = Field(default=True, description="CSV files start with a header row.")
     columns: dict[str, str] | None = Field(
         default=None,
@@ -50,6 +68,9 @@ class FileSourceConfig(SourceConfig):
     date_format: str | None = Field(default=None, description="strptime format of DATE columns.")
     timestamp_format: str | None = Field(
         default=None, description="strptime format of TIMESTAMP columns."
+    )
+    union_by_name: bool = Field(
+        default=False, description="Files with different columns: match columns by name."
     )
 
 
@@ -66,9 +87,15 @@ class FileExtractor(Extractor[FileSourceConfig]):
         ext = os.path.splitext(cfg.path.rstrip("*"))[1].lower()
         return _EXTENSIONS.get(ext, "csv")
 
+    @property
+    def remote(self) -> bool:
+        return "://" in self.config.path and not self.config.path.startswith("file://")
+
     def files(self) -> list[str]:
+        if self.remote:
+            return self._remote_files()
         root = self.context.project_root
-        pattern = self.config.path
+        pattern = self.config.path.removeprefix("file://")
         full = pattern if os.path.isabs(pattern) else str(root / pattern)
         if os.path.isdir(full):
             full = os.path.join(full, "**", "*")
@@ -80,30 +107,215 @@ class FileExtractor(Extractor[FileSourceConfig]):
             )
         return matches
 
+    def _remote_files(self) -> list[str]:
+        fs = self._filesystem()
+        path = fs._strip_protocol(self.config.path)
+        if fs.isdir(path):
+            path = path.rstrip("/") + "/**"
+        matches = sorted(p for p in fs.glob(path) if fs.isfile(p))
+        if not matches:
+            raise DataError(
+                f"source {self.name!r}: no file matches {self.config.path!r}; check the URL"
+            )
+        return [fs.unstrip_protocol(p) for p in matches]
+
+    def _filesystem(self) -> Any:
+        import fsspec
+
+        protocol = self.config.path.split("://", 1)[0]
+        try:
+            return fsspec.filesystem(protocol)
+        except (ImportError, ValueError) as exc:
+            raise DataError(
+                f"source {self.name!r}: cannot open {protocol}:// URLs ({exc}); install the "
+                "fsspec implementation for it (e.g. s3fs, gcsfs)"
+            ) from None
+
     def describe(self) -> str:
         return f"read {self.file_format} files {self.config.path!r}"
 
+    def _csv_options(self) -> dict[str, Any]:
+        cfg = self.config
+        options: dict[str, Any] = {
+            "header": cfg.header,
+            "sep": cfg.delimiter or ("\t" if self.file_format == "tsv" else ","),
+            "quotechar": cfg.quote,
+        }
+        if cfg.columns:
+            options["dtype"] = cfg.columns
+        if cfg.null_values:
+            options["na_values"] = cfg.null_values
+        if cfg.date_format:
+            options["date_format"] = cfg.date_format
+        if cfg.timestamp_format:
+            options["timestamp_format"] = cfg.timestamp_format
+        if cfg.union_by_name:
+            options["union_by_name"] = True
+        return options
+
     def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        import duckdb
+
         files = self.files()
+        if self.remote:
+            con.register_filesystem(self._filesystem())
         fmt = self.file_format
         cfg = self.config
-        if fmt in ("csv", "tsv"):
-            options: dict[str, Any] = {"header": cfg.header}
-            delimiter = cfg.delimiter or ("\t" if fmt == "tsv" else None)
-            if delimiter:
-                options["sep"] = delimiter
-            if cfg.columns:
-                options["dtype"] = cfg.columns
-            if cfg.null_values:
-                options["na_values"] = cfg.null_values
-            if cfg.date_format:
-                options["date_format"] = cfg.date_format
-            if cfg.timestamp_format:
-                options["timestamp_format"] = cfg.timestamp_format
-            return con.read_csv(files, **options)
-        if fmt == "parquet":
-            return con.read_parquet(files)
-        return con.read_json(files, format="newline_delimited" if fmt == "ndjson" else "auto")
+        try:
+            if fmt in ("csv", "tsv"):
+                rel = con.read_csv(files, **self._csv_options())
+                if cfg.header:
+                    self._check_header(files, rel.columns)
+                return rel
+            if fmt == "parquet":
+                rel = con.read_parquet(files, union_by_name=cfg.union_by_name)
+            else:
+                options: dict[str, Any] = {
+                    "format": "newline_delimited" if fmt == "ndjson" else "auto"
+                }
+                if cfg.date_format:
+                    options["date_format"] = cfg.date_format
+                if cfg.timestamp_format:
+                    options["timestamp_format"] = cfg.timestamp_format
+                rel = con.read_json(files, **options)
+        except duckdb.Error as exc:
+            raise self._error(exc, files) from None
+        return self._cast(rel)
+
+    def _cast(self, rel: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+        """Type hints for Parquet and JSON columns, applied as casts."""
+        import duckdb
+
+        hints = self.config.columns
+        if not hints:
+            return rel
+        missing = sorted(set(hints) - set(rel.columns))
+        if missing:
+            raise DataError(
+                f"source {self.name!r}: columns hints name {', '.join(map(repr, missing))}, "
+                f"which the files do not have (they have {', '.join(rel.columns)})"
+            )
+        return rel.project(
+            *[
+                duckdb.ColumnExpression(c).cast(duckdb.sqltype(hints[c])).alias(c)
+                if c in hints
+                else duckdb.ColumnExpression(c)
+                for c in rel.columns
+            ]
+        )
+
+    def _check_header(self, files: list[str], read: list[str]) -> None:
+        """DuckDB's sniffer can take a ragged row for the header: compare with the first line."""
+        for path in files:
+            header = self._first_record(path)
+            if header is None:
+                continue
+            named = all(header) and len(set(header)) == len(header)
+            if len(header) != len(read) or (named and header != read):
+                ragged = self._ragged_row(path)
+                if ragged:
+                    raise ragged
+                if not self.config.union_by_name:
+                    raise DataError(
+                        f"source {self.name!r}: {self._show(path)} has columns "
+                        f"{', '.join(header)}, but the files were read as {', '.join(read)}; "
+                        "set union_by_name: true for files with different columns"
+                    )
+
+    def _open(self, path: str) -> Any:
+        if self.remote:
+            return self._filesystem().open(path, "rt", encoding="utf-8", newline="")
+        return open(path, encoding="utf-8", newline="")  # noqa: SIM115
+
+    def _first_record(self, path: str) -> list[str] | None:
+        import csv
+
+        with self._open(path) as handle:
+            reader = csv.reader(
+                handle, delimiter=self._csv_options()["sep"], quotechar=self.config.quote
+            )
+            return next(reader, None)
+
+    def _ragged_row(self, path: str) -> DataError | None:
+        """The first row of ``path`` whose field count differs from the header's."""
+        import csv
+
+        sep = self._csv_options()["sep"]
+        try:
+            with self._open(path) as handle:
+                reader = csv.reader(handle, delimiter=sep, quotechar=self.config.quote)
+                header = next(reader, None)
+                if header is None:
+                    return None
+                for row in reader:
+                    if row and len(row) != len(header):
+                        line = reader.line_num
+                        if len(row) < len(header):
+                            detail = (
+                                f"column {header[len(row)]!r}: the row has {len(row)} fields, "
+                                f"the header {len(header)}"
+                            )
+                        else:
+                            detail = (
+                                f"column {len(row)}: the row has {len(row)} fields, the header "
+                                f"{len(header)} ({', '.join(header)})"
+                            )
+                        return DataError(
+                            f"source {self.name!r}: {self._show(path)} line {line}, {detail}; "
+                            f"row: {sep.join(row)[:200]!r}; fix the row (quote fields that "
+                            "contain the delimiter)"
+                        )
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            return DataError(f"source {self.name!r}: {self._show(path)}: {exc}")
+        return None
+
+    def _show(self, path: str) -> str:
+        root = str(self.context.project_root)
+        return os.path.relpath(path, root) if path.startswith(root + os.sep) else path
+
+    def _error(self, exc: Exception, files: list[str]) -> DataError:
+        """A DuckDB read error as one line naming the file, line and column."""
+        text = str(exc)
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        line = _LINE.search(text)
+        named = _FILE.search(text) or _SNIFF_FILE.search(text)
+        path = named.group(1).strip() if named else None
+        csv_like = self.file_format in ("csv", "tsv")
+        if csv_like and (line is None or "Expected Number of Columns" in text):
+            for candidate in [path] if path else files:
+                ragged = self._ragged_row(candidate)
+                if ragged:
+                    return ragged
+        json_at = _JSON_AT.search(text)
+        if json_at:
+            where, _byte, row, why = json_at.groups()
+            return DataError(
+                f"source {self.name!r}: {self._show(where)} line {row}: malformed JSON "
+                f"({why.strip()}); fix the line"
+            )
+        if line is None:
+            where = f"{self._show(path)}: " if path else ""
+            return DataError(f"source {self.name!r}: {where}{first}")
+        column = _COLUMN.search(text)
+        convert = _CONVERT.search(text)
+        original = _ORIGINAL.search(text)
+        parts = [
+            f"source {self.name!r}: {self._show(path) if path else 'a file'} line {line.group(1)}"
+        ]
+        if column:
+            parts[0] += f", column {column.group(1)!r}"
+        if convert:
+            message = f"could not convert {convert.group(1)!r} to {convert.group(2)}"
+        else:
+            message = first.split(": ", 1)[-1]
+        hint = (
+            f"fix the row, or set columns: {{{column.group(1)}: VARCHAR}} "
+            "(or null_values / date_format) in the source"
+            if column
+            else "fix the row"
+        )
+        row = f"; row: {original.group(1).strip()[:200]!r}" if original else ""
+        return DataError(f"{parts[0]}: {message}{row}; {hint}")
 
     def _filtered(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         import duckdb
@@ -112,6 +324,11 @@ class FileExtractor(Extractor[FileSourceConfig]):
         inc = self.config.incremental
         if inc is None:
             return rel
+        if inc.cursor not in rel.columns:
+            raise DataError(
+                f"source {self.name!r}: incremental cursor {inc.cursor!r} is not a column "
+                f"(columns: {', '.join(rel.columns)})"
+            )
         lower = self.context.watermarks.get(self.name, inc.initial_value)
         cursor = duckdb.ColumnExpression(inc.cursor)
         interval = self.context.interval
@@ -130,8 +347,12 @@ class FileExtractor(Extractor[FileSourceConfig]):
 
         con = duckdb.connect()
         try:
-            reader = self._filtered(con).to_arrow_reader(batch_size=100_000)  # type: ignore[attr-defined]
-            yield from reader
+            rel = self._filtered(con)
+            try:
+                reader = rel.to_arrow_reader(batch_size=100_000)  # type: ignore[attr-defined]
+                yield from reader
+            except duckdb.Error as exc:
+                raise self._error(exc, self.files()) from None
         finally:
             con.close()
 
@@ -147,7 +368,7 @@ class FileExtractor(Extractor[FileSourceConfig]):
             try:
                 rel.write_parquet(target)
             except duckdb.Error as exc:
-                raise DataError(f"source {self.name!r}: {_first_line(exc)}") from None
+                raise self._error(exc, self.files()) from None
             watermark = None
             if self.config.incremental is not None:
                 cursor = duckdb.ColumnExpression(self.config.incremental.cursor)
@@ -168,7 +389,3 @@ class FileExtractor(Extractor[FileSourceConfig]):
         if watermark is None or (previous is not None and watermark < previous):
             watermark = previous
         return ExtractResult(rows=int(count[0][0]) if count else 0, new_watermark=watermark)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip()
