@@ -19,6 +19,11 @@ against GE's own classes and imports GE only when a spec has checks at all.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,13 +251,47 @@ def spec_problems(spec: PipelineSpec) -> list[Problem]:
     if not found:
         return []
     problems: list[Problem] = []
+    items: list[tuple[CheckItem, str]] = []
     for kind, name, loc, refs in found:
         checks = resolve(spec, kind, name, loc, refs)
         problems += checks.problems
-        for item in checks.items:
-            problems += item_problems(item, kind)
+        items += [(item, kind) for item in checks.items]
+    key = _cache_key(items)
+    if not problems and key is not None and _cache_file(key).exists():
+        return []
+    for item, kind in items:
+        problems += item_problems(item, kind)
+    if not problems and key is not None:
+        with contextlib.suppress(OSError):
+            _cache_file(key).parent.mkdir(parents=True, exist_ok=True)
+            _cache_file(key).touch()
     unique = {(p.file, p.line, p.column, p.message): p for p in problems}
     return list(unique.values())
+
+
+def _cache_key(items: list[tuple[CheckItem, str]]) -> str | None:
+    """A digest of the checks and the GE version: identical checks were valid before.
+
+    Checking against GE's classes means importing GE (seconds); a spec whose checks
+    passed once is not checked again (``dagwright run``, Airflow parsing the DAG file).
+    """
+    try:
+        version = importlib.metadata.version("great_expectations")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    text = json.dumps(
+        [version] + [[i.type, i.kwargs, i.severity, kind] for i, kind in items],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cache_file(key: str) -> Path:
+    root = os.environ.get("DAGWRIGHT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dagwright"
+    )
+    return Path(root) / "valid-checks" / key
 
 
 def item_problems(item: CheckItem, kind: str) -> list[Problem]:
