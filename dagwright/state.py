@@ -7,11 +7,23 @@ in the same transaction as the table they describe.
 from __future__ import annotations
 
 import json
+import os
+import signal
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 STATE_SCHEMA = "_dagwright"
+KILL_AT = "DAGWRIGHT_TEST_KILL_AT"
+
+
+def crash_point(name: str) -> None:
+    """A named point of a load; ``DAGWRIGHT_TEST_KILL_AT=<name>`` SIGKILLs the process here.
+
+    Crash tests use it to kill a real load at a known moment; it does nothing otherwise.
+    """
+    if os.environ.get(KILL_AT) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -24,6 +36,10 @@ class StageRecord:
     seconds: float | None = None
     checks: str = ""
     error: str | None = None
+    started: float | None = None
+    """Seconds after the run started that the stage started (for the report's timeline)."""
+    sql: list[str] = field(default_factory=list)
+    """The statements the stage ran, as executed."""
 
 
 @dataclass

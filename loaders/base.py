@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -31,6 +31,8 @@ class LoadResult:
     table: str
     rows: int
     sql: list[str]
+    notes: list[str] = field(default_factory=list)
+    """What the user should know: columns added or discarded by the schema contract."""
 
 
 class Loader(ABC, Generic[ConfigT]):

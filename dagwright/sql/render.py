@@ -1,7 +1,9 @@
 """Render static SQL templates with identifiers quoted by sqlglot for one dialect.
 
 Templates name their identifiers as placeholders (``:target``); values are never part of
-the text and are passed as bound parameters by the caller. No SQL is built by formatting.
+the text and are passed as bound parameters by the caller (``?``, written as the target
+driver expects, e.g. ``%s`` for psycopg). No SQL is built by formatting. Templates are
+written in DuckDB's dialect and rendered in any dialect sqlglot writes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sqlglot
 import sqlglot.expressions as exp
 
 IdentifierLike = str | exp.Expression | list[str]
+TEMPLATE_DIALECT = "duckdb"
 
 
 def ident(name: str) -> exp.Identifier:
@@ -37,5 +40,5 @@ def _parse(template: str, dialect: str) -> exp.Expression:
 def render(template: str, dialect: str, **names: IdentifierLike) -> str:
     """``render("DELETE FROM :t", "duckdb", t=table("x"))`` -> ``DELETE FROM "x"``."""
     values = {k: ident(v) if isinstance(v, str) else v for k, v in names.items()}
-    tree = exp.replace_placeholders(_parse(template, dialect).copy(), **values)
+    tree = exp.replace_placeholders(_parse(template, TEMPLATE_DIALECT).copy(), **values)
     return tree.sql(dialect=dialect)

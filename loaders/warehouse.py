@@ -1,0 +1,810 @@
+"""What the SQL warehouse loaders (DuckDB, PostgreSQL) share: one load is one transaction.
+
+A load stages the batch in a temporary table, checks it (keys, interval, schema
+contract), applies the write disposition, and writes the interval ledger, the watermarks
+and the load log, then commits: all of it or none of it. Every statement is a sqlglot
+expression rendered for the loader's dialect; values are bound parameters.
+
+Write dispositions:
+
+- ``append``: insert the batch. A rerun of an interval already in the ledger first deletes
+  the rows of the load recorded for it (by ``_dagwright_load_id``), so it never duplicates.
+- ``replace``: the table's rows are swapped for the batch's in the transaction.
+- ``merge``: upsert on ``primary_key``. Duplicate keys in one batch: the last row in the
+  batch wins. Rows flagged by ``hard_delete_column`` delete their key.
+- ``delete_insert``: delete the rows whose ``merge_key`` appears in the batch, or whose
+  ``interval_column`` falls in the data interval, then insert the batch.
+- ``scd2``: keep history on ``primary_key`` with ``valid_from``, ``valid_to`` and
+  ``is_current``; a changed row closes the current version at the interval's start (the load
+  time without an interval) and opens a new one; ``hard_delete_column`` and
+  ``retire_absent`` close versions. Intervals must be loaded in time order; a rerun of the
+  newest interval is undone first, so it gives the same history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import sqlglot.expressions as exp
+
+from dagwright.errors import DagwrightError, DataError
+from dagwright.sql.render import ident, render, table
+from dagwright.state import (
+    RunRecord,
+    StateUpdate,
+    crash_point,
+    decode_watermark,
+    encode_watermark,
+)
+from loaders.base import ConfigT, Loader, LoadResult
+from loaders.typemap import SchemaDiff, diff
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from dagwright.spec.sections import Load
+    from dagwright.staging import StagedTable
+
+LOAD_ID = "_dagwright_load_id"
+LOADED_AT = "_dagwright_loaded_at"
+VALID_FROM, VALID_TO, IS_CURRENT = "valid_from", "valid_to", "is_current"
+ROW = "__dagwright_row"
+STAGE = "__dagwright_stage"
+LINEAGE = (LOAD_ID, LOADED_AT)
+SCD2 = (VALID_FROM, VALID_TO, IS_CURRENT)
+
+STATE_DDL = [
+    'CREATE SCHEMA IF NOT EXISTS "_dagwright"',
+    """CREATE TABLE IF NOT EXISTS "_dagwright"."runs" (
+        run_id VARCHAR PRIMARY KEY, pipeline VARCHAR NOT NULL,
+        interval_start TIMESTAMPTZ, interval_end TIMESTAMPTZ, status VARCHAR NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, error VARCHAR, stages VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS "_dagwright"."intervals" (
+        pipeline VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+        interval_start TIMESTAMPTZ, interval_end TIMESTAMPTZ, run_id VARCHAR NOT NULL,
+        rows BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS "_dagwright"."watermarks" (
+        pipeline VARCHAR NOT NULL, source VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+        value VARCHAR, run_id VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (pipeline, source, table_name))""",
+    """CREATE TABLE IF NOT EXISTS "_dagwright"."loads" (
+        run_id VARCHAR NOT NULL, pipeline VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+        disposition VARCHAR NOT NULL, interval_start TIMESTAMPTZ, interval_end TIMESTAMPTZ,
+        rows BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL, notes VARCHAR)""",
+]
+
+UPSERT_RUN = """INSERT INTO "_dagwright"."runs"
+    (run_id, pipeline, interval_start, interval_end, status, started_at, finished_at, error, stages)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (run_id) DO UPDATE SET status = excluded.status,
+    finished_at = excluded.finished_at, error = excluded.error, stages = excluded.stages"""
+SELECT_RUNS = """SELECT run_id, pipeline, interval_start, interval_end, status, started_at,
+    finished_at, error, stages FROM "_dagwright"."runs"
+    WHERE CAST(? AS VARCHAR) IS NULL OR pipeline = ? ORDER BY started_at DESC LIMIT ?"""
+SELECT_WATERMARKS = """SELECT source, table_name, value FROM "_dagwright"."watermarks"
+    WHERE pipeline = ?"""
+SELECT_INTERVALS = """SELECT table_name, interval_start, interval_end, run_id, rows, loaded_at
+    FROM "_dagwright"."intervals" WHERE pipeline = ? ORDER BY interval_start, table_name"""
+PREVIOUS_LOADS = """SELECT run_id FROM "_dagwright"."intervals"
+    WHERE pipeline = ? AND table_name = ?
+      AND interval_start IS NOT DISTINCT FROM ? AND interval_end IS NOT DISTINCT FROM ?"""
+LATEST_INTERVAL = """SELECT MAX(interval_start) FROM "_dagwright"."intervals"
+    WHERE pipeline = ? AND table_name = ?"""
+DELETE_LEDGER = """DELETE FROM "_dagwright"."intervals"
+    WHERE pipeline = ? AND table_name = ?
+      AND interval_start IS NOT DISTINCT FROM ? AND interval_end IS NOT DISTINCT FROM ?"""
+INSERT_LEDGER = """INSERT INTO "_dagwright"."intervals"
+    (pipeline, table_name, interval_start, interval_end, run_id, rows, loaded_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)"""
+UPSERT_WATERMARK = """INSERT INTO "_dagwright"."watermarks"
+    (pipeline, source, table_name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (pipeline, source, table_name) DO UPDATE SET value = excluded.value,
+    run_id = excluded.run_id, updated_at = excluded.updated_at"""
+INSERT_LOAD = """INSERT INTO "_dagwright"."loads"
+    (run_id, pipeline, table_name, disposition, interval_start, interval_end, rows, loaded_at,
+     notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS :schema"
+DROP_STAGE = "DROP TABLE IF EXISTS :stage"
+COUNT = "SELECT COUNT(*) FROM :stage"
+SELECT_ALL = "SELECT * FROM :target"
+
+
+class Session:
+    """One open connection: ``execute`` runs a statement and returns its rows."""
+
+    dialect: str
+
+    def __init__(self) -> None:
+        self.executed: list[str] = []
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        raise NotImplementedError
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        rows = self.execute(sql, params)
+        return rows[0][0] if rows else None
+
+    def run(self, statement: exp.Expression | str, params: Sequence[Any] | None = None) -> Any:
+        """Execute and remember a statement of the load (shown in the run report)."""
+        sql = statement if isinstance(statement, str) else self.sql(statement, bool(params))
+        self.executed.append(sql)
+        return self.execute(sql, params)
+
+    def sql(self, statement: exp.Expression, with_params: bool = False) -> str:
+        return statement.sql(dialect=self.dialect)
+
+
+class Var(str):
+    """A parameter named by the load (``load_id``, ``stamp``...), bound when it runs."""
+
+
+LOAD_ID_P, LOADED_AT_P, START_P, END_P, STAMP_P = (
+    Var(v) for v in ("load_id", "loaded_at", "start", "end", "stamp")
+)
+
+
+def update(target: exp.Expression, values: dict[str, exp.Expression], where: exp.Expression):  # noqa: ANN201
+    sets = [exp.EQ(this=_col(k), expression=v) for k, v in values.items()]
+    return exp.Update(this=target, expressions=sets, where=exp.Where(this=where))
+
+
+def _id(name: str) -> exp.Identifier:
+    return ident(name)
+
+
+def _col(name: str, alias: str | None = None) -> exp.Column:
+    return exp.Column(this=_id(name), table=_id(alias) if alias else None)
+
+
+def _key(names: list[str], alias: str | None = None) -> exp.Expression:
+    cols = [_col(n, alias) for n in names]
+    return cols[0] if len(cols) == 1 else exp.Tuple(expressions=cols)
+
+
+def _param() -> exp.Placeholder:
+    return exp.Placeholder()
+
+
+def _in_stage(keys: list[str], stage: exp.Table, where: exp.Expression | None = None):  # noqa: ANN202
+    query = exp.select(*[_col(k) for k in keys]).from_(stage.copy())
+    if where is not None:
+        query = query.where(where)
+    return exp.In(this=_key(keys), query=exp.Subquery(this=query))
+
+
+def _same_keys(keys: list[str], left: str, right: str) -> exp.Expression:
+    return exp.and_(*[exp.EQ(this=_col(k, left), expression=_col(k, right)) for k in keys])
+
+
+def _not_flagged(column: str | None, alias: str | None = None) -> exp.Expression | None:
+    if not column:
+        return None
+    return exp.Not(this=exp.Coalesce(this=_col(column, alias), expressions=[exp.false()]))
+
+
+def insert(target: exp.Table, cols: list[str], query: exp.Select) -> exp.Insert:
+    return exp.Insert(
+        this=exp.Schema(this=target.copy(), expressions=[_id(c) for c in cols]),
+        expression=query,
+    )
+
+
+def create_table(target: exp.Table, cols: dict[str, exp.DataType], temp: bool = False):  # noqa: ANN201
+    defs = [exp.ColumnDef(this=_id(n), kind=t.copy()) for n, t in cols.items()]
+    props = exp.Properties(expressions=[exp.TemporaryProperty()]) if temp else None
+    return exp.Create(
+        this=exp.Schema(this=target.copy(), expressions=defs),
+        kind="TABLE",
+        exists=not temp,
+        properties=props,
+    )
+
+
+def alter_add(target: exp.Table, name: str, dtype: exp.DataType) -> exp.Alter:
+    return exp.Alter(
+        this=target.copy(),
+        kind="TABLE",
+        actions=[exp.ColumnDef(this=_id(name), kind=dtype.copy())],
+    )
+
+
+def alter_type(target: exp.Table, name: str, dtype: exp.DataType) -> exp.Alter:
+    return exp.Alter(
+        this=target.copy(),
+        kind="TABLE",
+        actions=[exp.AlterColumn(this=_id(name), dtype=dtype.copy())],
+    )
+
+
+def lock_key(*parts: str) -> int:
+    """A signed 64-bit advisory lock key for (pipeline, table)."""
+    digest = hashlib.sha256("\x00".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class SQLLoader(Loader[ConfigT]):
+    """A warehouse reached through SQL; subclasses open sessions and stage batches."""
+
+    dialect: ClassVar[str]
+    retries: ClassVar[int] = 3
+
+    def __init__(self, config: ConfigT, project_root: Path) -> None:
+        super().__init__(config, project_root)
+
+    # -- what a subclass provides ---------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def stage(self, s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
+        """Fill the temporary table ``stage`` (columns ``cols`` + ``ROW``) from a Parquet file."""
+        raise NotImplementedError
+
+    def table_columns(self, s: Session, target: exp.Table) -> dict[str, exp.DataType] | None:
+        """The table's columns and types, ``None`` when it does not exist."""
+        raise NotImplementedError
+
+    def lock(self, s: Session, pipeline: str, table_name: str) -> None:
+        """Serialise loads of one table (inside the load's transaction)."""
+
+    def is_conflict(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a transaction conflict worth retrying."""
+        return False
+
+    def wrap_error(self, exc: Exception) -> Exception:
+        return exc
+
+    def target(self, name: str) -> exp.Table:
+        return table(name, None if "." in name else getattr(self.config, "schema_", None))
+
+    # -- the contract ------------------------------------------------------------------
+
+    def batch_columns(self, uri: str) -> dict[str, exp.DataType]:
+        import pyarrow.parquet as pq
+
+        from dagwright.staging import local_path
+        from loaders.typemap import sql_type
+
+        schema = pq.read_schema(local_path(uri))
+        return {f.name: sql_type(f.type, self.dialect, f.name) for f in schema}
+
+    def plan_load(self, table_name: str, load: Load) -> list[str]:
+        from loaders.typemap import build
+
+        s = Session()
+        s.dialect = self.dialect
+        cols = {"<batch columns>": build("TEXT", self.dialect)}
+        target, stage = self.target(table_name), table(STAGE)
+        statements = [
+            s.sql(create_table(stage, {**cols, ROW: build("BIGINT", self.dialect)}, True))
+        ]
+        statements += [s.sql(x) for x in self._checks(load, stage, has_interval=True)]
+        if load.write in ("merge", "scd2"):
+            statements.append(s.sql(self._dedupe(stage, load.primary_key)))
+        statements.append(s.sql(create_table(target, self._table_types(load, cols))))
+        apply = self._apply(load, target, stage, list(cols), list(cols), True, ["<previous load>"])
+        statements += [s.sql(x) for x, _ in apply]
+        return statements
+
+    def load(
+        self, table_name: str, load: Load, data: StagedTable, state: StateUpdate
+    ) -> LoadResult:
+        for attempt in range(self.retries):
+            try:
+                return self._load_once(table_name, load, data, state)
+            except DagwrightError:
+                raise
+            except Exception as exc:
+                if self.is_conflict(exc) and attempt + 1 < self.retries:
+                    continue
+                wrapped = self.wrap_error(exc)
+                if wrapped is exc:
+                    raise
+                raise wrapped from None
+        raise AssertionError("unreachable")
+
+    def _load_once(
+        self, table_name: str, load: Load, data: StagedTable, state: StateUpdate
+    ) -> LoadResult:
+        target, stage = self.target(table_name), table(STAGE)
+        batch = self.batch_columns(data.uri)
+        self._check_reserved(table_name, load, batch)
+        now = datetime.now(UTC)
+        notes: list[str] = []
+        with self.session() as s:
+            s.execute("BEGIN")
+            try:
+                self.lock(s, state.pipeline, table_name)
+                crash_point("stage:start")
+                s.execute(render(DROP_STAGE, self.dialect, stage=stage))
+                self.stage(s, stage, data.uri, batch)
+                crash_point("stage:done")
+                interval = state.interval_start is not None
+                for check in self._checks(load, stage, interval):
+                    self._raise_check(s, load, table_name, check, state)
+                if load.write in ("merge", "scd2"):
+                    s.run(self._dedupe(stage, load.primary_key))
+                rows = int(s.scalar(render(COUNT, self.dialect, stage=stage)))
+                crash_point("apply:start")
+                if target.args.get("db"):
+                    s.execute(render(CREATE_SCHEMA, self.dialect, schema=target.args["db"]))
+                cols = self._contract(s, table_name, load, target, batch, notes)
+                key = [state.pipeline, table_name, state.interval_start, state.interval_end]
+                previous = [r[0] for r in s.execute(self._sql(PREVIOUS_LOADS), key)]
+                stamp = self._scd2_time(s, load, table_name, state, now, bool(previous))
+                statements = self._apply(load, target, stage, cols, list(batch), interval, previous)
+                for statement, params in statements:
+                    s.run(statement, self._params(params, state, now, stamp))
+                crash_point("apply:data")
+                s.execute(self._sql(DELETE_LEDGER), key)
+                s.execute(self._sql(INSERT_LEDGER), key + [state.run_id, rows, now])
+                for source, value in state.watermarks.items():
+                    if value is not None:
+                        s.execute(
+                            self._sql(UPSERT_WATERMARK),
+                            [state.pipeline, source, table_name, encode_watermark(value)]
+                            + [state.run_id, now],
+                        )
+                s.execute(
+                    self._sql(INSERT_LOAD),
+                    [state.run_id, state.pipeline, table_name, load.write]
+                    + [
+                        state.interval_start,
+                        state.interval_end,
+                        rows,
+                        now,
+                        "\n".join(notes) or None,
+                    ],
+                )
+                crash_point("apply:state")
+                s.execute("COMMIT")
+            except BaseException:
+                with suppress(Exception):
+                    s.execute("ROLLBACK")
+                raise
+            crash_point("commit:done")
+            return LoadResult(table=table_name, rows=rows, sql=s.executed, notes=notes)
+
+    def _sql(self, template: str) -> str:
+        return render(template, self.dialect)
+
+    @staticmethod
+    def _params(
+        params: list[Any], state: StateUpdate, now: datetime, stamp: datetime | None
+    ) -> list[Any] | None:
+        values = {
+            "load_id": state.run_id,
+            "loaded_at": now,
+            "start": state.interval_start,
+            "end": state.interval_end,
+            "stamp": stamp,
+        }
+        return [values[p] if isinstance(p, Var) else p for p in params] or None
+
+    def _check_reserved(self, table_name: str, load: Load, batch: dict[str, Any]) -> None:
+        reserved = {ROW, *LINEAGE, *(SCD2 if load.write == "scd2" else ())}
+        clash = sorted(reserved & set(batch))
+        if clash:
+            raise DataError(
+                f"table {table_name!r}: the batch has column(s) {', '.join(clash)}, which "
+                "dagwright adds itself; hint: rename them in a transform"
+            )
+        for role, names in (
+            ("primary_key", load.primary_key),
+            ("merge_key", load.merge_key),
+            ("interval_column", [load.interval_column] if load.interval_column else []),
+            ("hard_delete_column", [load.hard_delete_column] if load.hard_delete_column else []),
+        ):
+            unknown = [n for n in names if n not in batch]
+            if unknown and (role != "interval_column" or load.write == "delete_insert"):
+                from dagwright.errors import did_you_mean
+
+                raise DataError(
+                    f"table {table_name!r}: {role} column {unknown[0]!r} is not in the batch"
+                    f"{did_you_mean(unknown[0], batch)}; the batch has {', '.join(batch)}"
+                )
+
+    # -- checks on the staged batch --------------------------------------------------------
+
+    def _checks(self, load: Load, stage: exp.Table, has_interval: bool) -> list[exp.Select]:
+        """Queries counting the batch's rows a disposition cannot load; each must give 0."""
+        checks = []
+        keys = load.primary_key if load.write in ("merge", "scd2") else load.merge_key
+        if load.write in ("merge", "scd2") or (load.write == "delete_insert" and keys):
+            nulls = exp.or_(*[exp.Is(this=_col(k), expression=exp.null()) for k in keys])
+            checks.append(exp.select(exp.Count(this=exp.Star())).from_(stage.copy()).where(nulls))
+        if load.write == "delete_insert" and not keys and has_interval:
+            column = _col(load.interval_column)
+            outside = exp.or_(
+                exp.Is(this=column.copy(), expression=exp.null()),
+                exp.LT(this=column.copy(), expression=_param()),
+                exp.GTE(this=column.copy(), expression=_param()),
+            )
+            checks.append(exp.select(exp.Count(this=exp.Star())).from_(stage.copy()).where(outside))
+        return checks
+
+    def _raise_check(
+        self, s: Session, load: Load, table_name: str, check: exp.Select, state: StateUpdate
+    ) -> None:
+        interval_check = load.write == "delete_insert" and not load.merge_key
+        params = [state.interval_start, state.interval_end] if interval_check else None
+        bad = int(s.scalar(s.sql(check, bool(params)), params))
+        if not bad:
+            return
+        if interval_check:
+            raise DataError(
+                f"table {table_name!r}: {bad} row(s) of the batch have {load.interval_column} "
+                f"null or outside the data interval [{state.interval_start}, "
+                f"{state.interval_end}); delete_insert would not replace them on a rerun. "
+                "hint: filter the batch to the interval, or use merge_key"
+            )
+        keys = load.primary_key if load.write in ("merge", "scd2") else load.merge_key
+        raise DataError(
+            f"table {table_name!r}: {bad} row(s) of the batch have a null in the key "
+            f"({', '.join(keys)}); {load.write} needs every key set. hint: filter or fill them"
+        )
+
+    def _dedupe(self, stage: exp.Table, keys: list[str]) -> exp.Delete:
+        """Keep one row per key: the last one in the batch."""
+        last = (
+            exp.select(exp.Max(this=_col(ROW)))
+            .from_(stage.copy())
+            .group_by(*[_col(k) for k in keys])
+        )
+        keep = exp.In(this=_col(ROW), query=exp.Subquery(this=last))
+        return exp.delete(stage.copy(), where=exp.Not(this=keep))
+
+    # -- schema contract ---------------------------------------------------------------
+
+    def _system_types(self, load: Load) -> dict[str, exp.DataType]:
+        from loaders.typemap import build
+
+        text = "TEXT" if self.dialect == "postgres" else "VARCHAR"
+        types: dict[str, exp.DataType] = {}
+        if load.lineage:
+            types |= {
+                LOAD_ID: build(text, self.dialect),
+                LOADED_AT: build("TIMESTAMPTZ", self.dialect),
+            }
+        if load.write == "scd2":
+            types |= {
+                VALID_FROM: build("TIMESTAMPTZ", self.dialect),
+                VALID_TO: build("TIMESTAMPTZ", self.dialect),
+                IS_CURRENT: build("BOOLEAN", self.dialect),
+            }
+        return types
+
+    def _table_types(self, load: Load, batch: dict[str, exp.DataType]) -> dict[str, exp.DataType]:
+        return {**batch, **self._system_types(load)}
+
+    def _contract(
+        self,
+        s: Session,
+        table_name: str,
+        load: Load,
+        target: exp.Table,
+        batch: dict[str, exp.DataType],
+        notes: list[str],
+    ) -> list[str]:
+        """Create or evolve the table per the contract; the batch columns to insert."""
+        wanted = self._table_types(load, batch)
+        have = self.table_columns(s, target)
+        if have is None:
+            s.run(create_table(target, wanted))
+            return list(batch)
+        system = set(self._system_types(load))
+        changes = diff(have, wanted, ignore=set())
+        changes.missing = [c for c in changes.missing if c not in (*LINEAGE, *SCD2)]
+        if not changes:
+            return list(batch)
+        mode = load.schema_contract
+        if mode == "freeze":
+            raise DataError(self._contract_message(table_name, mode, changes))
+        if changes.incompatible or (mode == "discard_columns" and changes.widen):
+            keep = SchemaDiff(incompatible=changes.incompatible)
+            if mode == "discard_columns":
+                keep.widen = changes.widen
+            raise DataError(self._contract_message(table_name, mode, keep))
+        cols = list(batch)
+        for name, dtype in changes.new.items():
+            if mode == "evolve" or name in system:
+                s.run(alter_add(target, name, dtype))
+            else:
+                cols.remove(name)
+        for name, dtype in changes.widen.items():
+            s.run(alter_type(target, name, dtype))
+        dropped = [c for c in changes.new if c not in cols and c not in system]
+        if dropped:
+            notes.append(f"discarded column(s) not in table {table_name!r}: " + ", ".join(dropped))
+        if changes.new and mode == "evolve":
+            notes.append(f"added column(s) to {table_name!r}: " + ", ".join(changes.new))
+        return cols
+
+    def _contract_message(self, table_name: str, mode: str, changes: SchemaDiff) -> str:
+        lines = "\n".join(changes.lines(self.dialect))
+        hint = (
+            "hint: set schema_contract: evolve on this load to accept the change, or fix the source"
+            if mode == "freeze"
+            else "hint: cast the column in a transform to the table's type, or migrate the table"
+        )
+        return (
+            f"table {table_name!r}: schema contract {mode!r} refuses this batch, "
+            f"which differs from the table:\n{lines}\n{hint}"
+        )
+
+    # -- write dispositions --------------------------------------------------------------
+
+    def _scd2_time(
+        self,
+        s: Session,
+        load: Load,
+        table_name: str,
+        state: StateUpdate,
+        now: datetime,
+        rerun: bool,
+    ) -> datetime | None:
+        if load.write != "scd2":
+            return None
+        if state.interval_start is None:
+            return now
+        latest = s.scalar(self._sql(LATEST_INTERVAL), [state.pipeline, table_name])
+        if latest is not None and _utc(latest) > _utc(state.interval_start):
+            raise DagwrightError(
+                f"table {table_name!r} (scd2): interval {state.interval_start} is older than "
+                f"the newest loaded interval {latest}; scd2 history is built in time order. "
+                "hint: load intervals in order (drop the table and backfill to rebuild history)"
+            )
+        return state.interval_start
+
+    def _apply(
+        self,
+        load: Load,
+        target: exp.Table,
+        stage: exp.Table,
+        cols: list[str],
+        batch_cols: list[str],
+        has_interval: bool,
+        previous: list[str],
+    ) -> list[tuple[exp.Expression, list[str]]]:
+        """The statements applying the staged batch, each with its parameter names."""
+        write = load.write
+        lineage = [LOAD_ID, LOADED_AT] if load.lineage else []
+        select = exp.select(*[_col(c) for c in cols], *[_param() for _ in lineage])
+        params = [LOAD_ID_P, LOADED_AT_P] if lineage else []
+        out: list[tuple[exp.Expression, list[str]]] = []
+        flagged = _not_flagged(load.hard_delete_column)
+        if write == "append" and previous and has_interval:
+            if not load.lineage:
+                raise DagwrightError(
+                    "append without lineage cannot reload an interval without duplicating it; "
+                    "hint: set lineage: true, or use write: delete_insert with interval_column"
+                )
+            ids = exp.In(this=_col(LOAD_ID), expressions=[_param() for _ in previous])
+            out.append((exp.delete(target.copy(), where=ids), list(previous)))
+        elif write == "replace":
+            out.append((exp.TruncateTable(expressions=[target.copy()]), []))
+        elif write == "merge":
+            out.append((exp.delete(target.copy(), where=_in_stage(load.primary_key, stage)), []))
+        elif write == "delete_insert" and load.merge_key:
+            out.append((exp.delete(target.copy(), where=_in_stage(load.merge_key, stage)), []))
+        elif write == "delete_insert" and has_interval:
+            column = _col(load.interval_column)
+            inside = exp.and_(
+                exp.GTE(this=column.copy(), expression=_param()),
+                exp.LT(this=column.copy(), expression=_param()),
+            )
+            out.append((exp.delete(target.copy(), where=inside), [START_P, END_P]))
+        elif write == "delete_insert":
+            where = _in_stage([load.interval_column], stage)
+            out.append((exp.delete(target.copy(), where=where), []))
+        if write == "scd2":
+            return out + self._scd2(load, target, stage, cols, batch_cols, lineage, previous)
+        query = select.from_(stage.copy())
+        if flagged is not None:
+            query = query.where(flagged)
+        out.append((insert(target, cols + lineage, query), params))
+        return out
+
+    def _scd2(
+        self,
+        load: Load,
+        target: exp.Table,
+        stage: exp.Table,
+        cols: list[str],
+        batch_cols: list[str],
+        lineage: list[str],
+        previous: list[str],
+    ) -> list[tuple[exp.Expression, list[str]]]:
+        keys = load.primary_key
+        out: list[tuple[exp.Expression, list[str]]] = []
+
+        def current() -> exp.Expression:
+            return exp.EQ(this=_col(IS_CURRENT), expression=exp.true())
+
+        def close() -> dict[str, exp.Expression]:
+            return {IS_CURRENT: exp.false(), VALID_TO: _param()}
+
+        if previous:
+            undo_new = exp.EQ(this=_col(VALID_FROM), expression=_param())
+            out.append((exp.delete(target.copy(), where=undo_new), [STAMP_P]))
+            reopen = update(
+                target.copy(),
+                {VALID_TO: exp.null(), IS_CURRENT: exp.true()},
+                exp.EQ(this=_col(VALID_TO), expression=_param()),
+            )
+            out.append((reopen, [STAMP_P]))
+        tracked = [c for c in cols if c not in keys and c != load.hard_delete_column]
+        changed = exp.or_(
+            *[
+                exp.Not(this=exp.NullSafeEQ(this=_col(c, "s"), expression=_col(c, "t")))
+                for c in tracked
+            ]
+            or [exp.false()]
+        )
+        if load.hard_delete_column:
+            changed = exp.or_(
+                changed,
+                exp.Coalesce(this=_col(load.hard_delete_column, "s"), expressions=[exp.false()]),
+            )
+        matches = (
+            exp.select(exp.Literal.number(1))
+            .from_(exp.alias_(stage.copy(), "s", table=True))
+            .where(exp.and_(_same_keys(keys, "s", "t"), changed))
+        )
+        closing = update(
+            exp.alias_(target.copy(), "t", table=True),
+            close(),
+            exp.and_(current(), exp.Exists(this=matches)),
+        )
+        out.append((closing, [STAMP_P]))
+        if load.retire_absent:
+            present = (
+                exp.select(exp.Literal.number(1))
+                .from_(exp.alias_(stage.copy(), "s", table=True))
+                .where(_same_keys(keys, "s", "t"))
+            )
+            retire = update(
+                exp.alias_(target.copy(), "t", table=True),
+                close(),
+                exp.and_(current(), exp.Not(this=exp.Exists(this=present))),
+            )
+            out.append((retire, [STAMP_P]))
+        open_now = (
+            exp.select(exp.Literal.number(1))
+            .from_(exp.alias_(target.copy(), "t", table=True))
+            .where(exp.and_(_same_keys(keys, "s", "t"), _col(IS_CURRENT, "t").eq(exp.true())))
+        )
+        where = exp.Not(this=exp.Exists(this=open_now))
+        flagged = _not_flagged(load.hard_delete_column, "s")
+        if flagged is not None:
+            where = exp.and_(where, flagged)
+        query = (
+            exp.select(
+                *[_col(c, "s") for c in cols],
+                *[_param() for _ in lineage],
+                _param(),
+                exp.null(),
+                exp.true(),
+            )
+            .from_(exp.alias_(stage.copy(), "s", table=True))
+            .where(where)
+        )
+        params = ([LOAD_ID_P, LOADED_AT_P] if lineage else []) + [STAMP_P]
+        out.append(
+            (insert(target, cols + lineage + [VALID_FROM, VALID_TO, IS_CURRENT], query), params)
+        )
+        return out
+
+    # -- side tables and state ---------------------------------------------------------
+
+    def append_rows(self, table_name: str, data: pa.Table) -> None:
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        target, stage = self.target(table_name), table(STAGE)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/rows.parquet"
+            pq.write_table(data, path)
+            batch = self.batch_columns(path)
+            with self.session() as s:
+                s.execute("BEGIN")
+                try:
+                    self.lock(s, "", table_name)
+                    s.execute(render(DROP_STAGE, self.dialect, stage=stage))
+                    self.stage(s, stage, path, batch)
+                    if target.args.get("db"):
+                        s.execute(render(CREATE_SCHEMA, self.dialect, schema=target.args["db"]))
+                    have = self.table_columns(s, target)
+                    if have is None:
+                        s.execute(s.sql(create_table(target, batch)))
+                    else:
+                        for name, dtype in batch.items():
+                            if name not in have:
+                                s.execute(s.sql(alter_add(target, name, dtype)))
+                    query = exp.select(*[_col(c) for c in batch]).from_(stage.copy())
+                    s.execute(s.sql(insert(target, list(batch), query)))
+                    s.execute("COMMIT")
+                except BaseException:
+                    s.execute("ROLLBACK")
+                    raise
+
+    def read_table(self, table_name: str) -> pa.Table:
+        with self.session() as s:
+            return self.fetch_arrow(
+                s, render(SELECT_ALL, self.dialect, target=self.target(table_name))
+            )
+
+    def fetch_arrow(self, s: Session, sql: str) -> pa.Table:
+        raise NotImplementedError
+
+    def has_state(self) -> bool:
+        return True
+
+    def record_run(self, run: RunRecord) -> None:
+        with self.session() as s:
+            s.execute(
+                self._sql(UPSERT_RUN),
+                [
+                    run.run_id,
+                    run.pipeline,
+                    run.interval_start,
+                    run.interval_end,
+                    run.status,
+                    run.started_at,
+                    run.finished_at,
+                    run.error,
+                    run.stages_json(),
+                ],
+            )
+
+    def recent_runs(self, pipeline: str | None, limit: int = 20) -> list[RunRecord]:
+        if not self.has_state():
+            return []
+        with self.session() as s:
+            rows = s.execute(self._sql(SELECT_RUNS), [pipeline, pipeline, limit])
+        return [
+            RunRecord(
+                run_id=r[0],
+                pipeline=r[1],
+                interval_start=r[2],
+                interval_end=r[3],
+                status=r[4],
+                started_at=r[5],
+                finished_at=r[6],
+                error=r[7],
+                stages=RunRecord.parse_stages(r[8]),
+            )
+            for r in rows
+        ]
+
+    def watermarks(self, pipeline: str) -> dict[str, Any]:
+        if not self.has_state():
+            return {}
+        with self.session() as s:
+            rows = s.execute(self._sql(SELECT_WATERMARKS), [pipeline])
+        lowest: dict[str, Any] = {}
+        for source, _table, value in rows:
+            decoded = decode_watermark(value)
+            if source not in lowest or decoded < lowest[source]:
+                lowest[source] = decoded
+        return lowest
+
+    def loaded_intervals(self, pipeline: str) -> list[dict[str, Any]]:
+        if not self.has_state():
+            return []
+        with self.session() as s:
+            rows = s.execute(self._sql(SELECT_INTERVALS), [pipeline])
+        names = ["table_name", "interval_start", "interval_end", "run_id", "rows", "loaded_at"]
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
