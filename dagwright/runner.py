@@ -78,6 +78,9 @@ def run_pipeline(
     def execute(stage: Stage) -> StageResult:
         with lock:
             records[stage.id].status = "running"
+            records[stage.id].started = round(
+                (datetime.now(UTC) - record.started_at).total_seconds(), 3
+            )
         notify(stage, "running", None)
         return executor.run(stage, {k: results[k] for k in executor.needs(stage)})
 
@@ -119,6 +122,7 @@ def run_pipeline(
                 rec.status = "success"
                 rec.rows_in, rec.rows_out = result.rows_in, result.rows_out
                 rec.seconds, rec.checks = result.seconds, result.checks
+                rec.sql = list(result.sql)
                 notify(stage, "success", result)
     record.status = "failed" if failed else "success"
     record.error = "\n".join(errors) or None

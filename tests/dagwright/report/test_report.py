@@ -1,0 +1,140 @@
+"""Run reports: a real run's page, opened in headless Chromium, shows the run log's numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dagwright.context import Interval
+from dagwright.intervals import parse_when
+from dagwright.plan import build_plan
+from dagwright.runner import run_pipeline
+from dagwright.spec.load import load_spec
+
+INSTALL = "apt-get update && apt-get install -y chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    """The browser's path; without one the test fails saying how to install it."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("DAGWRIGHT_SKIP_BROWSER") == "1":
+        pytest.skip("DAGWRIGHT_SKIP_BROWSER=1: report not checked in a browser")
+    pytest.fail(
+        f"the report test needs headless Chromium: install it with `{INSTALL}` "
+        "(as root), or set DAGWRIGHT_SKIP_BROWSER=1 to skip this test",
+        pytrace=False,
+    )
+
+
+def run_example(project, start: str, end: str) -> str:
+    plan = build_plan(load_spec(project.dags / "shop_daily.yaml"))
+    outcome = run_pipeline(plan, Interval(parse_when(start), parse_when(end)))
+    assert outcome.ok, outcome.record.error
+    return outcome.record.run_id
+
+
+def run_log(project, run_id: str) -> tuple[str, list[dict]]:
+    ((status, stages),) = project.query(
+        'SELECT status, stages FROM "_dagwright"."runs" WHERE run_id = ?', [run_id]
+    )
+    return status, json.loads(stages)
+
+
+@pytest.mark.slow
+def test_report_in_chromium_shows_the_run_logs_numbers(example_project) -> None:
+    browser = chromium()
+    from playwright.sync_api import sync_playwright
+
+    project = example_project
+    run_id = run_example(project, "2026-01-01", "2026-01-04")
+    result = project.cli("report", run_id)
+    assert result.returncode == 0, result.stderr
+    page_path = Path(result.stdout.strip())
+    assert page_path == project.root / ".dagwright" / "reports" / "shop_daily" / f"{run_id}.html"
+    status, stages = run_log(project, run_id)
+
+    problems: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        chrome = p.chromium.launch(executable_path=browser, args=CHROMIUM_ARGS)
+        try:
+            page = chrome.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(page_path.as_uri(), wait_until="load")
+            shown = {
+                row.get_attribute("data-stage"): (
+                    row.locator("td.rows-in").inner_text(),
+                    row.locator("td.rows-out").inner_text(),
+                )
+                for row in page.locator("#stages tbody tr").all()
+            }
+            loaded = page.locator("#rows-loaded").inner_text()
+            header_status = page.locator("#run-status").inner_text()
+            graph_nodes = page.locator("svg.graph g.node").count()
+            bars = page.locator("svg.timeline g.bar").count()
+            sql = page.locator("details[data-stage='load_fct_orders'] pre").inner_text()
+            page.screenshot(path=str(project.root / "report.png"), full_page=True)
+        finally:
+            chrome.close()
+
+    assert problems == []
+    assert requests == [page_path.as_uri()], "the page must need nothing but itself"
+    assert header_status == status == "success"
+
+    def fmt(n: int | None) -> str:
+        return "" if n is None else f"{n:,}"
+
+    assert shown == {s["stage"]: (fmt(s["rows_in"]), fmt(s["rows_out"])) for s in stages}
+    assert shown["load_fct_orders"][1] not in ("", "0")
+    assert loaded == fmt(sum(s["rows_out"] or 0 for s in stages if s["kind"] == "load"))
+    assert graph_nodes == bars == len(stages)
+    assert '"fct_orders"' in sql
+
+
+def test_report_names_a_missing_run_and_needs_a_run_first(example_project) -> None:
+    from dagwright.errors import DagwrightError
+    from dagwright.report import write_report
+
+    project = example_project
+    with pytest.raises(DagwrightError, match="no runs in the run log yet: run a pipeline first"):
+        write_report(project.root)
+    run_example(project, "2026-01-01", "2026-01-02")
+    result = project.cli("report", "20990101T000000_nope")
+    assert result.returncode == 1
+    assert "no run '20990101T000000_nope' in the run log" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_failed_run_report_shows_the_error_and_skipped_stages(example_project) -> None:
+    from dagwright.report import write_report
+
+    project = example_project
+    (project.root / "data" / "shop" / "products.csv").write_text("product_id,name\nx,broken\n")
+    plan = build_plan(load_spec(project.dags / "shop_daily.yaml"))
+    outcome = run_pipeline(plan, Interval(parse_when("2026-01-01"), parse_when("2026-01-02")))
+    assert not outcome.ok
+    page = write_report(project.root, outcome.record.run_id).read_text()
+    assert "id='run-status'>failed<" in page
+    assert "s-skipped" in page
+    first_error = outcome.record.error.splitlines()[0]
+    from html import escape
+
+    assert escape(first_error) in page
