@@ -12,13 +12,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from dagwright.context import Interval, RunContext, new_run_id
+from dagwright.context import RunContext, new_run_id
 from dagwright.errors import DagwrightError
 from dagwright.executor import StageExecutor, StageResult, make_loader
-from dagwright.plan import Plan, Stage
+from dagwright.plan import Plan, Stage, stage_id
 from dagwright.staging import remove_run
 from dagwright.state import RunRecord, StageRecord
+
+if TYPE_CHECKING:
+    from dagwright.context import Interval
+    from loaders.base import Loader
 
 Listener = Callable[[Stage, str, StageResult | None], None]
 """Called as stages change status: 'running', 'success', 'failed', 'skipped'."""
@@ -29,9 +34,11 @@ class RunOutcome:
     record: RunRecord
     results: dict[str, StageResult]
 
+    note: str | None = None
+
     @property
     def ok(self) -> bool:
-        return self.record.status == "success"
+        return self.record.status in ("success", "skipped")
 
 
 def default_staging_root(project_root: Path) -> str:
@@ -67,8 +74,27 @@ def run_pipeline(
         started_at=datetime.now(UTC),
         stages=[StageRecord(stage=s.id, kind=s.kind) for s in plan.ordered()],
     )
-    loader.record_run(record)
-    ctx.watermarks = loader.watermarks(plan.pipeline)
+    with loader.run_lock(plan.pipeline) as exclusive:
+        if exclusive:
+            abandon_stale_runs(loader, plan.pipeline, ctx)
+        done = already_loaded(plan, loader, interval)
+        if done and set(done) == set(plan.spec.model.loads):
+            return _skip(plan, loader, record, listener, sorted(set(done.values())))
+        loader.record_run(record)
+        ctx.watermarks = starting_watermarks(plan, loader)
+        return _execute(plan, ctx, loader, record, max_workers, listener, keep_staging, done)
+
+
+def _execute(
+    plan: Plan,
+    ctx: RunContext,
+    loader: Loader,
+    record: RunRecord,
+    max_workers: int,
+    listener: Listener | None,
+    keep_staging: bool,
+    done: dict[str, str],
+) -> RunOutcome:
     executor = StageExecutor(plan, ctx, loader)
     records = {s.stage: s for s in record.stages}
     results: dict[str, StageResult] = {}
@@ -87,6 +113,13 @@ def run_pipeline(
     failed: set[str] = set()
     errors: list[str] = []
     pending = {s.id: s for s in plan.ordered()}
+    for table in done:
+        load_id = stage_id("load", table)
+        for sid in [load_id, *plan.downstream(load_id)]:
+            pending.pop(sid, None)
+            records[sid].status = "skipped"
+            records[sid].error = f"already loaded for this interval by run {done[table]}"
+            notify(plan.stages[sid], "skipped", None)
     running: dict[Future[StageResult], Stage] = {}
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="stage") as pool:
         while pending or running:
@@ -132,3 +165,105 @@ def run_pipeline(
     if not keep_staging:
         remove_run(ctx.staging_dir)
     return RunOutcome(record, results)
+
+
+def abandon_stale_runs(loader: Loader, pipeline: str, ctx: RunContext) -> list[str]:
+    """Mark this pipeline's 'running' entries as 'abandoned', and drop their staged files.
+
+    Called only while the destination's run lock is held, so no such run is alive: its
+    process was killed or crashed. Returns the run ids marked.
+    """
+    marked: list[str] = []
+    for run in loader.recent_runs(pipeline, limit=1000):
+        if run.status != "running" or run.run_id == ctx.run_id:
+            continue
+        run.status = "abandoned"
+        run.finished_at = datetime.now(UTC)
+        run.error = (
+            f"the process running it ended without finishing (killed or crashed); "
+            f"found by run {ctx.run_id}. Its uncommitted loads were rolled back."
+        )
+        for stage in run.stages:
+            if stage.status in ("pending", "running"):
+                stage.status = "abandoned"
+        loader.record_run(run)
+        remove_run(f"{ctx.staging_root.rstrip('/')}/{pipeline}/{run.run_id}")
+        marked.append(run.run_id)
+    return marked
+
+
+def watermark_driven(plan: Plan) -> list[str]:
+    """Sources that read past a stored watermark (not bounded by the data interval)."""
+    return [
+        name
+        for name, source in plan.spec.model.sources.items()
+        if source.incremental is not None and not source.incremental.use_interval
+    ]
+
+
+def already_loaded(plan: Plan, loader: Loader, interval: Interval | None) -> dict[str, str]:
+    """Tables fed by a watermark-driven source that ``interval`` was loaded into, with the run.
+
+    Such a source reads only rows past its watermark, so loading the interval again (after
+    a crash between two loads, or a second run) would replace its rows with nothing new.
+    """
+    sources = watermark_driven(plan)
+    if interval is None or not sources:
+        return {}
+    extracts = {stage_id("extract", name) for name in sources}
+    done: dict[str, str] = {}
+    for row in loader.loaded_intervals(plan.pipeline):
+        if row["interval_start"] != interval.start or row["interval_end"] != interval.end:
+            continue
+        table = row["table_name"]
+        load_id = stage_id("load", table)
+        if load_id in plan.stages and extracts & set(plan.upstream_extracts(load_id)):
+            done[table] = row["run_id"]
+    return done
+
+
+def starting_watermarks(plan: Plan, loader: Loader) -> dict[str, Any]:
+    """The committed watermarks, minus those a crashed first run left half-committed.
+
+    Until a run of the pipeline has succeeded, a source whose tables are not all in the
+    ledger yet starts from its initial value: a table that missed the killed run's
+    commit must still receive those rows.
+    """
+    marks = loader.watermarks(plan.pipeline)
+    if not marks or any(r.status == "success" for r in loader.recent_runs(plan.pipeline, 1000)):
+        return marks
+    loaded = {row["table_name"] for row in loader.loaded_intervals(plan.pipeline)}
+    for name in list(marks):
+        extract = stage_id("extract", name)
+        fed = [
+            s.name
+            for s in plan.stages.values()
+            if s.kind == "load" and extract in plan.upstream_extracts(s.id)
+        ]
+        if any(table not in loaded for table in fed):
+            marks.pop(name)
+    return marks
+
+
+def _skip(
+    plan: Plan,
+    loader: Loader,
+    record: RunRecord,
+    listener: Listener | None,
+    loaded_by: list[str],
+) -> RunOutcome:
+    note = (
+        f"interval already loaded by run {', '.join(loaded_by)}: nothing to do "
+        f"(sources {', '.join(watermark_driven(plan))} continue from their watermark "
+        "in the next interval)"
+    )
+    record.status = "skipped"
+    record.finished_at = datetime.now(UTC)
+    for stage_record in record.stages:
+        stage_record.status = "skipped"
+    notify = listener or (lambda *_: None)
+    for stage in plan.ordered():
+        notify(stage, "skipped", None)
+    loader.record_run(record)
+    loader.close()
+    return RunOutcome(record, {}, note)

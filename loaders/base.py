@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -83,6 +84,14 @@ class Loader(ABC, Generic[ConfigT]):
         For the framework's own side tables (quarantine, check results), not for pipeline
         loads, which go through ``load``.
         """
+
+    def run_lock(self, pipeline: str) -> AbstractContextManager[bool]:
+        """Hold the destination's own lock for a whole run; yield True when it is exclusive.
+
+        While it is held, a second run of the pipeline waits for it or fails with a clear
+        message. The default holds nothing and yields False.
+        """
+        return nullcontext(False)
 
     def close(self) -> None:
         """Release connections."""

@@ -46,6 +46,8 @@ def handle(args: argparse.Namespace) -> int:
             keep_staging=args.keep_staging,
         )
     console.print(summary_table(outcome.record))
+    if outcome.note:
+        console.print(outcome.note)
     if not outcome.ok:
         console.print(f"[red]run failed:[/red] {outcome.record.error}", markup=True)
         return 1

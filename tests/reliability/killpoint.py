@@ -1,0 +1,72 @@
+"""Run the real ``dagwright`` CLI, SIGKILLing itself at one statement on the warehouse file.
+
+Used as ``python killpoint.py ARGS...`` (the arguments of ``dagwright``). Environment:
+
+- ``KILL_STATEMENT=N`` and ``KILL_WHEN=before|after``: SIGKILL this process just before
+  (or just after) the N-th statement any connection runs on a database file;
+- ``STATEMENT_LOG=path``: append each statement's first word to ``path`` (to learn N and
+  where the COMMITs are, from a clean run).
+
+Nothing of dagwright is replaced: the real loader runs, and the process really dies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+import duckdb
+
+_real_connect = duckdb.connect
+_lock = threading.Lock()
+_count = 0
+KILL_AT = int(os.environ.get("KILL_STATEMENT", "0"))
+KILL_AFTER = os.environ.get("KILL_WHEN", "before") == "after"
+LOG = os.environ.get("STATEMENT_LOG")
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Counted:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def execute(self, sql: str, *args: object, **kwargs: object) -> object:
+        global _count
+        with _lock:
+            _count += 1
+            number = _count
+            if LOG:
+                with open(LOG, "a", encoding="utf-8") as log:
+                    log.write((sql.split() or ["?"])[0].upper() + "\n")
+        if number == KILL_AT and not KILL_AFTER:
+            _die()
+        result = self._con.execute(sql, *args, **kwargs)
+        if number == KILL_AT and KILL_AFTER:
+            _die()
+        return result
+
+    def cursor(self) -> _Counted:
+        return _Counted(self._con.cursor())
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._con, name)
+
+
+def _connect(database: str = ":memory:", *args: object, **kwargs: object) -> object:
+    con = _real_connect(database, *args, **kwargs)
+    if database in (":memory:", "", None):
+        return con
+    return _Counted(con)
+
+
+duckdb.connect = _connect
+
+if __name__ == "__main__":
+    from dagwright.cli import main
+
+    sys.exit(main(sys.argv[1:]))

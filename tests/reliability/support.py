@@ -1,0 +1,168 @@
+"""A crash-test pipeline: every write disposition, a watermark source and an interval source."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+KILLPOINT = HERE / "killpoint.py"
+
+SPEC = """\
+pipeline: crashy
+schedule: "@daily"
+start_date: 2026-01-01
+sources:
+  events:
+    extractor: csv
+    path: data/events.csv
+    columns: {id: BIGINT, ts: TIMESTAMP, k: INTEGER, amount: BIGINT}
+    incremental: {cursor: ts}
+  events_by_day:
+    extractor: csv
+    path: data/events.csv
+    columns: {id: BIGINT, ts: TIMESTAMP, k: INTEGER, amount: BIGINT}
+    incremental: {cursor: ts, use_interval: true}
+transforms:
+  enriched:
+    sql: select id, ts, k, amount, amount * 2 as doubled from events
+  daily:
+    sql: |
+      select k, min(cast(ts as date)) as day, count(*) as n, sum(amount) as total
+      from events_by_day group by k
+destination:
+  loader: duckdb
+  path: warehouse.duckdb
+  lock_timeout: {lock_timeout}
+loads:
+  t_append: {from: enriched, write: append}
+  t_replace: {from: enriched, write: replace}
+  t_merge: {from: enriched, write: merge, primary_key: [id]}
+  t_delete_insert: {from: enriched, write: delete_insert, merge_key: [id]}
+  d_append: {from: daily, write: append}
+  d_delete_insert: {from: daily, write: delete_insert, interval_column: day}
+"""
+TABLES = ["t_append", "t_replace", "t_merge", "t_delete_insert", "d_append", "d_delete_insert"]
+DAY1 = ("2026-01-01", "2026-01-02")
+DAY2 = ("2026-01-02", "2026-01-03")
+
+
+def write_events(path: Path, rows_per_day: int, days: int) -> None:
+    """Day 1 new ids; day 2 new ids plus updates of a tenth of day 1's (for merge)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["id", "ts", "k", "amount"])
+        for day in range(days):
+            for i in range(rows_per_day):
+                ident = day * rows_per_day + i + 1
+                second = i * 86_399 // rows_per_day
+                ts = f"2026-01-0{day + 1} {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+                out.writerow([ident, ts, ident % 7, ident * 3 % 1000])
+            if day == 1:
+                for i in range(rows_per_day // 10):
+                    out.writerow([i + 1, "2026-01-02 23:59:59.5", (i + 1) % 7, 5000 + i])
+
+
+@dataclass
+class CrashProject:
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @classmethod
+    def create(cls, root: Path, events: Path, lock_timeout: float = 60) -> CrashProject:
+        (root / "dags").mkdir(parents=True, exist_ok=True)
+        (root / "dags" / "crashy.yaml").write_text(
+            SPEC.replace("{lock_timeout}", str(lock_timeout)), encoding="utf-8"
+        )
+        (root / "data").mkdir(exist_ok=True)
+        shutil.copy(events, root / "data" / "events.csv")
+        return cls(root)
+
+    def command(self, interval: tuple[str, str]) -> list[str]:
+        return ["run", "crashy", "--start", interval[0], "--end", interval[1]]
+
+    def popen(
+        self, interval: tuple[str, str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, str(KILLPOINT), *self.command(interval)],
+            cwd=self.root,
+            env=child_env(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(
+        self, interval: tuple[str, str], env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(KILLPOINT), *self.command(interval)],
+            cwd=self.root,
+            env=child_env(env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def state(self) -> dict[str, Any]:
+        """What a clean run must leave: tables (lineage aside), ledger, watermarks."""
+        import duckdb
+
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            tables = {}
+            for name in TABLES:
+                cols = [
+                    r[0]
+                    for r in con.execute(f'DESCRIBE "{name}"').fetchall()
+                    if not r[0].startswith("_dagwright_")
+                ]
+                select = ", ".join(f'"{c}"' for c in cols)
+                tables[name] = con.execute(f'SELECT {select} FROM "{name}" ORDER BY ALL').fetchall()
+            ledger = con.execute(
+                'SELECT table_name, interval_start, interval_end, "rows" '
+                'FROM "_dagwright"."intervals" ORDER BY ALL'
+            ).fetchall()
+            marks = con.execute(
+                'SELECT source, table_name, value FROM "_dagwright"."watermarks" ORDER BY ALL'
+            ).fetchall()
+        finally:
+            con.close()
+        return {"tables": tables, "ledger": ledger, "watermarks": marks}
+
+    def runs(self) -> list[tuple[str, str]]:
+        import duckdb
+
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            return con.execute(
+                'SELECT run_id, status FROM "_dagwright"."runs" ORDER BY started_at'
+            ).fetchall()
+        finally:
+            con.close()
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("KILL_STATEMENT", "STATEMENT_LOG")}
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
