@@ -262,10 +262,11 @@ def compile_sql(
     text: str, dialect: str, engine: str = "duckdb", style: ParamStyle = "named"
 ) -> CompiledSql:
     """Parse, bind parameters, translate, and check every function exists in ``engine``."""
-    from dagwright.sql.dialects import unknown_functions
+    from dagwright.sql.dialects import normalize, unknown_functions
 
     source_tree = parse(text, dialect)
     tree, params = bind_parameters(source_tree, style, text)
+    tree = normalize(tree, dialect)
     sql = translate(tree, engine)
     missing = unknown_functions(sql, engine) if dialect != engine else []
     if missing:

@@ -19,6 +19,7 @@ import sqlglot.expressions as exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.generator import Generator
 
 ENGINES = ("duckdb", "postgres")
 """Dialects with a catalog of functions to check against (the engines dagwright runs)."""
@@ -77,6 +78,46 @@ def _char_pg(self: Postgres.Generator, e: exp.Chr) -> str:
     return self.sql(exp.func("CHR", *e.expressions))
 
 
+_SECONDS = {
+    "MICROSECOND": 0.000001,
+    "MILLISECOND": 0.001,
+    "SECOND": 1,
+    "MINUTE": 60,
+    "HOUR": 3600,
+    "DAY": 86400,
+}
+
+
+def _elapsed(self: Generator, e: exp.TimestampDiff) -> str:
+    """TIMESTAMP_DIFF (BigQuery), TIMESTAMPDIFF (MySQL): whole units elapsed, not boundaries."""
+    unit = e.text("unit").upper() or "DAY"
+    if unit not in _SECONDS:
+        self.unsupported(f"TIMESTAMPDIFF in {unit} units (whole {unit.lower()}s elapsed)")
+        return self.function_fallback_sql(e)
+    seconds = exp.Extract(
+        this=exp.var("epoch"), expression=exp.Sub(this=e.this, expression=e.expression)
+    )
+    ratio = exp.Div(this=seconds, expression=exp.Literal.number(_SECONDS[unit]))
+    return self.sql(exp.cast(exp.func("TRUNC", ratio), exp.DType.BIGINT))
+
+
+def _string_agg_pg(self: Postgres.Generator, e: exp.GroupConcat) -> str:
+    """STRING_AGG takes text only; MySQL's GROUP_CONCAT and LISTAGG convert their values."""
+    e = e.copy()
+    target = e.this.this if isinstance(e.this, exp.Order) else e.this
+    if not (isinstance(target, exp.Cast) and target.to.is_type(*exp.DataType.TEXT_TYPES)):
+        target.replace(exp.cast(target.copy(), exp.DType.TEXT))
+    return _PG_GROUP_CONCAT(self, e)
+
+
+_PG_GROUP_CONCAT = Postgres.Generator.TRANSFORMS[exp.GroupConcat]
+
+
+def _median_double(self: DuckDB.Generator, e: exp.Median) -> str:
+    """DuckDB's MEDIAN keeps a DECIMAL's scale (17.875 becomes 17.87); the sources do not."""
+    return self.func("MEDIAN", exp.cast(e.this, exp.DType.DOUBLE))
+
+
 class DagwrightPostgres(Postgres):
     """PostgreSQL with the rewrites sqlglot lacks."""
 
@@ -86,14 +127,56 @@ class DagwrightPostgres(Postgres):
             exp.Contains: _contains_pg,
             exp.ArraySize: _array_size_pg,
             exp.Chr: _char_pg,
+            exp.TimestampDiff: _elapsed,
+            exp.GroupConcat: _string_agg_pg,
         }
+
+        def star_sql(self, expression: exp.Star) -> str:
+            for arg, words in (("except_", "EXCEPT"), ("replace", "REPLACE"), ("rename", "RENAME")):
+                if expression.args.get(arg):
+                    self.unsupported(
+                        f"SELECT * {words} (...): postgres cannot exclude or replace columns "
+                        "of *; list the columns instead"
+                    )
+            return super().star_sql(expression)
 
 
 class DagwrightDuckDB(DuckDB):
     """DuckDB with the rewrites sqlglot lacks."""
 
     class Generator(DuckDB.Generator):
-        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS}
+        TRANSFORMS = {
+            **DuckDB.Generator.TRANSFORMS,
+            exp.TimestampDiff: _elapsed,
+            exp.Median: _median_double,
+        }
+
+
+BOUNDARY_DATEDIFF = frozenset({"snowflake", "redshift", "tsql"})
+"""Dialects whose DATEDIFF counts unit boundaries crossed (documented), not whole units."""
+
+
+def normalize(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """Make the source dialect's meaning explicit where sqlglot's parse leaves it implicit."""
+    source = dialect.lower()
+    if source in BOUNDARY_DATEDIFF:
+        for node in tree.find_all(exp.DateDiff, exp.TsOrDsDiff):
+            node.set("date_part_boundary", True)
+    if source == "tsql":
+        # T-SQL's FLOAT is FLOAT(53), an 8-byte double; FLOAT(1..24) is a 4-byte real.
+        for node in tree.find_all(exp.DataType):
+            if node.this == exp.DType.FLOAT:
+                size = node.expressions[0].name if node.expressions else "53"
+                if not size.isdigit() or int(size) > 24:
+                    node.replace(exp.DataType.build("DOUBLE"))
+    for group in tree.find_all(exp.Group):
+        for kind, cls in (("rollup", exp.Rollup), ("cube", exp.Cube)):
+            marks = group.args.get(kind) or []
+            if len(marks) == 1 and not marks[0].expressions and group.expressions:
+                # MySQL's GROUP BY a, b WITH ROLLUP is GROUP BY ROLLUP (a, b).
+                group.set(kind, [cls(expressions=list(group.expressions))])
+                group.set("expressions", [])
+    return tree
 
 
 _OWN: dict[str, type[Dialect]] = {"postgres": DagwrightPostgres, "duckdb": DagwrightDuckDB}
