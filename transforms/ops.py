@@ -98,7 +98,7 @@ def _apply(frame: pl.LazyFrame, op: Op, frames: dict[str, pl.LazyFrame]) -> pl.L
         return frame.unique(subset=spec.keys, keep=spec.keep, maintain_order=True)
     assert op.join is not None
     other = frames[op.join.with_]
-    on = [op.join.on] if isinstance(op.join.on, str) else op.join.on
+    on = [op.join.keys] if isinstance(op.join.keys, str) else op.join.keys
     how: Any = op.join.how
     if how in ("full", "right"):
         return frame.join(other, on=on, how=how, coalesce=True)

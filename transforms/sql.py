@@ -157,7 +157,10 @@ def _position(node: exp.Expression) -> tuple[int | None, int | None]:
     for candidate in node.walk():
         meta = candidate.meta if isinstance(candidate, exp.Expression) else {}
         if meta.get("line"):
-            return meta["line"], meta.get("col")
+            col = meta.get("col")
+            if col is not None and meta.get("start") is not None and meta.get("end") is not None:
+                col -= meta["end"] - meta["start"]
+            return meta["line"], col
     return None, None
 
 

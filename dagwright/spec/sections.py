@@ -57,7 +57,9 @@ class Deduplicate(SpecModel):
 
 class Join(SpecModel):
     with_: Name = Field(alias="with", description="The input to join.")
-    on: list[str] | str = Field(description="Key column(s) present in both.")
+    keys: list[str] | str = Field(
+        description="Key column(s) present in both (not 'on': YAML reads that as true)."
+    )
     how: Literal["inner", "left", "right", "full", "semi", "anti"] = "inner"
 
 
