@@ -53,7 +53,9 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
                     f"{did_you_mean(load.from_, known)}",
                 )
             )
-    cycle = find_cycle({n: [r for r, _ in refs if r in transforms] for n, refs in deps.items()})
+    cycle = find_cycle(
+        {n: [r for r, _ in refs if r in transforms and r != n] for n, refs in deps.items()}
+    )
     if cycle:
         problems.append(
             spec.problem(("transforms", cycle[0]), f"transforms form a cycle: {' -> '.join(cycle)}")
@@ -154,6 +156,14 @@ def _schedule(spec: PipelineSpec) -> list[Problem]:
         ]
     from croniter import croniter
 
+    if len(schedule.split()) == 5 and not croniter.is_valid(schedule):
+        return [
+            spec.problem(
+                ("schedule",),
+                f"invalid cron expression {schedule!r}: {_cron_error(schedule)}; "
+                "fields are 'minute hour day-of-month month day-of-week', e.g. '0 6 * * *'",
+            )
+        ]
     if not croniter.is_valid(schedule) or len(schedule.split()) != 5:
         return [
             spec.problem(
@@ -163,3 +173,29 @@ def _schedule(spec: PipelineSpec) -> list[Problem]:
             )
         ]
     return []
+
+
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 7),
+)
+
+
+def _cron_error(schedule: str) -> str:
+    """Which of the five fields is wrong, e.g. ``minute 61 is out of range 0-59``."""
+    import re
+
+    from croniter import croniter
+
+    for text, (name, low, high) in zip(schedule.split(), _CRON_FIELDS, strict=True):
+        for number in re.findall(r"(?<![/\d])\d+", text):
+            if not low <= int(number) <= high:
+                return f"{name} {number} is out of range {low}-{high}"
+        probe = ["*"] * 5
+        probe[[f[0] for f in _CRON_FIELDS].index(name)] = text
+        if not croniter.is_valid(" ".join(probe)):
+            return f"{name} field {text!r} is not understood"
+    return "not a valid schedule"

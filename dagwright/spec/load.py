@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from dagwright import plugins
 from dagwright.errors import Problem, SpecError, did_you_mean
 from dagwright.spec.model import PipelineBase, json_schema, pipeline_model
+from dagwright.spec.types import NAME_PATTERN
 from dagwright.spec.yaml_source import Document, Loc, read_yaml
 
 
@@ -180,10 +181,15 @@ def _pick(root: dict[str, Any], node: dict[str, Any], value: Any) -> dict[str, A
 def _pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[int, int, str]] = set()
+    typed: set[tuple[Any, ...]] = set()
     for err in exc.errors(include_url=False):
         path, _ = _data_loc(doc.data, err["loc"])
         kind = err["type"]
         field = ".".join(str(p) for p in path) or "spec"
+        if kind not in ("extra_forbidden", "missing"):
+            if path in typed:
+                continue  # the other members of a union (date | datetime) say the same
+            typed.add(path)
         if kind == "extra_forbidden":
             key = str(path[-1])
             hint = did_you_mean(key, _allowed_keys(doc.data, path[:-1]))
@@ -210,6 +216,11 @@ def _pydantic_problems(doc: Document, exc: ValidationError) -> list[Problem]:
                 f"installed: {', '.join(sorted(expected))}"
             )
             path = path + (tag,)
+        elif kind == "string_pattern_mismatch" and err["ctx"]["pattern"] == NAME_PATTERN:
+            message = (
+                f"{field}: {err['input']!r} is not a valid name: use letters, digits and "
+                "underscores, not starting with a digit"
+            )
         elif kind == "union_tag_not_found":
             tag = err["ctx"]["discriminator"].strip("'")
             message = f"{field}: missing required key {tag!r}"

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Name = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128),
+    StringConstraints(pattern=NAME_PATTERN, max_length=128),
     Field(description="A name: letters, digits and underscores, not starting with a digit."),
 ]
 TableName = Annotated[
@@ -29,6 +30,10 @@ def _parse_duration(value: Any) -> Any:
         if match and any(match.groups()):
             days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
             return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        raise ValueError(
+            f"{value!r} is not a duration: write e.g. '90s', '5m', '1h30m', '2d', "
+            "or seconds as an integer"
+        )
     if isinstance(value, int) and not isinstance(value, bool):
         return timedelta(seconds=value)
     return value
