@@ -30,6 +30,7 @@ h2 { font-size: 16px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1
 .s-success { background: #d1fae5; color: #065f46; }
 .s-failed, .s-abandoned { background: #fee2e2; color: #991b1b; }
 .s-skipped, .s-pending { background: #e5e7eb; color: #374151; }
+.s-warned { background: #fef3c7; color: #92400e; }
 .s-running { background: #dbeafe; color: #1e40af; }
 .panel { background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; padding: 10px;
   overflow-x: auto; }
@@ -182,13 +183,66 @@ def _checks(data: ReportData) -> str:
             )
             + "</tbody></table>"
         )
-    if data.checks.rows:
+    if data.checks.rows and set(data.checks.rows[0]) >= CHECK_COLUMNS:
+        parts.append(_check_table(data.checks.rows))
+    elif data.checks.rows:
         parts.append(_generic_table(data.checks.rows, "check-results"))
     elif data.checks.note:
         parts.append(f"<p class='note'>Detailed results: {escape(data.checks.note)}.</p>")
     if not summaries and not data.checks.rows:
         parts.append("<p class='note'>This pipeline has no checks.</p>")
     return "".join(parts)
+
+
+CHECK_COLUMNS = {"stage", "expectation", "kwargs", "severity", "success", "unexpected_sample"}
+
+
+def _check_table(rows: list[dict[str, Any]]) -> str:
+    body = []
+    for r in rows:
+        if r["success"]:
+            verdict, word = "success", "passed"
+        elif r["severity"] == "warn":
+            verdict, word = "warned", "warned"
+        else:
+            verdict, word = "failed", "failed"
+        count = r.get("unexpected_count")
+        if count is not None:
+            result = f"{count:,} of {r.get('element_count') or 0:,} rows unexpected"
+        elif r.get("observed_value") is not None:
+            result = f"observed {_short(r['observed_value'])}"
+        else:
+            result = ""
+        if r.get("exception"):
+            result += f" raised {_short(r['exception'])}"
+        sample = _sample(r.get("unexpected_sample"))
+        quarantined = r.get("rows_quarantined")
+        body.append(
+            f"<tr data-stage='{escape(r['stage'])}'><td>{escape(r['stage'])}</td>"
+            f"<td><code>{escape(r['expectation'])}</code><br><span class='note'>"
+            f"{escape(_short(r['kwargs']))}</span></td><td>{escape(r['severity'])}</td>"
+            f"<td><span class='badge s-{verdict}'>{word}</span></td>"
+            f"<td>{escape(result)}</td><td class='sample'>{escape(sample)}</td>"
+            f"<td class='num'>{_num(quarantined)}</td></tr>"
+        )
+    return (
+        "<table id='check-results'><thead><tr><th>stage</th><th>expectation</th>"
+        "<th>severity</th><th>result</th><th>details</th><th>unexpected values (sample)</th>"
+        "<th class='num'>quarantined</th></tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _sample(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return _short(value)
+    if isinstance(items, list):
+        return _short(", ".join(json.dumps(v, default=str) for v in items[:10]))
+    return _short(items)
 
 
 def _generic_table(rows: list[dict[str, Any]], table_id: str) -> str:

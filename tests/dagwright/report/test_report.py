@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dagwright.cli import main
 from dagwright.context import Interval
 from dagwright.intervals import parse_when
 from dagwright.plan import build_plan
@@ -57,15 +58,14 @@ def run_log(project, run_id: str) -> tuple[str, list[dict]]:
 
 
 @pytest.mark.slow
-def test_report_in_chromium_shows_the_run_logs_numbers(example_project) -> None:
+def test_report_in_chromium_shows_the_run_logs_numbers(example_project, capsys) -> None:
     browser = chromium()
     from playwright.sync_api import sync_playwright
 
     project = example_project
     run_id = run_example(project, "2026-01-01", "2026-01-04")
-    result = project.cli("report", run_id)
-    assert result.returncode == 0, result.stderr
-    page_path = Path(result.stdout.strip())
+    assert main(["--project", str(project.root), "report", run_id[:12]]) == 0
+    page_path = Path(capsys.readouterr().out.strip())
     assert page_path == project.root / ".dagwright" / "reports" / "shop_daily" / f"{run_id}.html"
     status, stages = run_log(project, run_id)
 
@@ -91,6 +91,7 @@ def test_report_in_chromium_shows_the_run_logs_numbers(example_project) -> None:
             graph_nodes = page.locator("svg.graph g.node").count()
             bars = page.locator("svg.timeline g.bar").count()
             sql = page.locator("details[data-stage='load_fct_orders'] pre").inner_text()
+            checks = page.locator("#check-results tbody tr").all_inner_texts()
             page.screenshot(path=str(project.root / "report.png"), full_page=True)
         finally:
             chrome.close()
@@ -107,6 +108,13 @@ def test_report_in_chromium_shows_the_run_logs_numbers(example_project) -> None:
     assert loaded == fmt(sum(s["rows_out"] or 0 for s in stages if s["kind"] == "load"))
     assert graph_nodes == bars == len(stages)
     assert '"fct_orders"' in sql
+    ((logged_checks, warned),) = project.query(
+        'SELECT COUNT(*), COUNT(*) FILTER (WHERE NOT success) FROM "_dagwright"."check_results" '
+        "WHERE run_id = ?",
+        [run_id],
+    )
+    assert len(checks) == logged_checks > 0
+    assert sum("warned" in row for row in checks) == warned
 
 
 def test_report_names_a_missing_run_and_needs_a_run_first(example_project) -> None:
