@@ -2,6 +2,12 @@
 
 A stage's output is referenced by a ``StagedTable`` (URI, row count, schema fingerprint);
 that small record is all that crosses process boundaries (XCom, the run log).
+
+The staging root is a local folder by default, or any fsspec URL (``s3://bucket/staging``,
+``gs://...``) so that stages running on different workers read each other's output.
+Engines (DuckDB, Polars, pyarrow) always work on local files: for a remote URI,
+``open_output`` hands out a local spool file that ``describe`` uploads once the stage has
+written it, and ``local_path`` downloads a remote file into a local cache on first read.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,17 +39,64 @@ def is_local(uri: str) -> bool:
     return "://" not in uri or uri.startswith("file://")
 
 
+def _cache_root() -> Path:
+    return Path(os.environ.get("DAGWRIGHT_STAGING_CACHE") or tempfile.gettempdir()) / (
+        "dagwright-staging-cache"
+    )
+
+
+def _cache_file(uri: str) -> Path:
+    """Where a remote URI lives locally: a mirror of ``protocol/path`` under the cache root."""
+    protocol, _, rest = uri.partition("://")
+    return _cache_root() / protocol / rest.lstrip("/")
+
+
+def _fs(uri: str) -> tuple[Any, str]:
+    from fsspec.core import url_to_fs
+
+    return url_to_fs(uri)
+
+
+_fresh: set[Path] = set()
+"""Local copies this process wrote or downloaded; others are checked against the remote."""
+
+
 def local_path(uri: str) -> str:
-    return uri.removeprefix("file://")
+    """A local file holding ``uri``'s content: the path itself, or a downloaded copy."""
+    if is_local(uri):
+        return uri.removeprefix("file://")
+    cached = _cache_file(uri)
+    if cached in _fresh:
+        return str(cached)
+    fs, path = _fs(uri)
+    if not cached.exists() or cached.stat().st_size != fs.size(path):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f".{cached.name}.{os.getpid()}.part")
+        fs.get_file(path, str(partial))
+        os.replace(partial, cached)
+    _fresh.add(cached)
+    return str(cached)
 
 
 def open_output(uri: str) -> str:
-    """A path ready to be written: parent folders exist."""
-    if not is_local(uri):
-        raise NotImplementedError(f"remote staging is not supported yet: {uri}")
-    path = local_path(uri)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return path
+    """A local path ready to be written (parent folders exist); ``describe`` publishes it."""
+    path = Path(uri.removeprefix("file://")) if is_local(uri) else _cache_file(uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def publish(uri: str) -> None:
+    """Upload the local spool of a remote ``uri`` (a no-op for local staging)."""
+    if is_local(uri):
+        return
+    spooled = _cache_file(uri)
+    if spooled.exists():
+        fs, path = _fs(uri)
+        parent = path.rsplit("/", 1)[0]
+        if parent:
+            fs.makedirs(parent, exist_ok=True)
+        fs.put_file(str(spooled), path)
+        _fresh.add(spooled)
 
 
 def stage_uri(staging_dir: str, stage: str) -> str:
@@ -50,9 +104,10 @@ def stage_uri(staging_dir: str, stage: str) -> str:
 
 
 def describe(uri: str) -> StagedTable:
-    """Row count and schema fingerprint of a staged Parquet file, from its footer only."""
+    """Publish a freshly written stage output; its row count and fingerprint from the footer."""
     import pyarrow.parquet as pq
 
+    publish(uri)
     meta = pq.ParquetFile(local_path(uri)).metadata
     schema = meta.schema.to_arrow_schema()
     return StagedTable(uri=uri, rows=meta.num_rows, fingerprint=fingerprint(schema))
@@ -64,5 +119,15 @@ def fingerprint(schema: Any) -> str:
 
 
 def remove_run(staging_dir: str) -> None:
-    if is_local(staging_dir) and os.path.isdir(local_path(staging_dir)):
-        shutil.rmtree(local_path(staging_dir), ignore_errors=True)
+    """Delete a run's staged files, remote ones and their local copies."""
+    if is_local(staging_dir):
+        path = staging_dir.removeprefix("file://")
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        return
+    local = _cache_file(staging_dir)
+    _fresh.difference_update({p for p in _fresh if local in p.parents})
+    shutil.rmtree(local, ignore_errors=True)
+    fs, path = _fs(staging_dir)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)

@@ -1,0 +1,4 @@
+"""The Airflow side of dagwright: specs as Airflow 3 DAGs, stages as TaskFlow tasks.
+
+Importing this package imports nothing from Airflow; ``factory`` does.
+"""

@@ -1,0 +1,179 @@
+"""What an Airflow task runs: one plan stage through the shared ``StageExecutor``.
+
+Data intervals come from the Airflow run, never from the clock:
+
+- scheduled and backfill runs use the run's ``data_interval_start``/``data_interval_end``;
+- a manual run without a data interval of a cron-scheduled pipeline gets the latest complete
+  interval before the run's ``run_after`` (what ``dagwright run`` does without ``--start``);
+- asset-triggered runs, and pipelines scheduled ``@once``/``@continuous``/not at all, are
+  full runs with no interval (as ``dagwright run`` does for them): incremental sources read
+  past their watermark and interval-keyed loads do not delete an interval first.
+
+XCom carries only ``StageResult.to_dict()`` without its SQL (staged file reference, row
+count, schema fingerprint, watermark); the data stays in the staging area, a local folder
+by default or any fsspec URL set in ``DAGWRIGHT_STAGING_ROOT`` for multi-worker setups.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dagwright.context import Interval
+    from dagwright.plan import Plan
+    from dagwright.state import RunRecord
+
+FINISH_TASK = "finish_run"
+ERROR_KEY = "dagwright_error"
+
+
+@lru_cache(maxsize=8)
+def _plan(spec_path: str, stamp: int) -> Plan:
+    from dagwright.plan import build_plan
+    from dagwright.spec.load import load_spec
+
+    return build_plan(load_spec(Path(spec_path)))
+
+
+def load_plan(spec_path: str) -> Plan:
+    return _plan(spec_path, Path(spec_path).stat().st_mtime_ns)
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value.isoformat()).astimezone(UTC)
+
+
+def run_interval(plan: Plan, context: Any) -> Interval | None:
+    from dagwright.context import Interval
+    from dagwright.intervals import cron_of, latest_interval
+
+    schedule = plan.spec.model.schedule
+    if cron_of(schedule) is None:
+        return None
+    start, end = _utc(context.get("data_interval_start")), _utc(context.get("data_interval_end"))
+    if start is not None and end is not None and end > start:
+        return Interval(start, end)
+    dag_run = context["dag_run"]
+    run_after = _utc(getattr(dag_run, "run_after", None) or dag_run.start_date)
+    return latest_interval(schedule, run_after)
+
+
+def staging_root(plan: Plan) -> str:
+    from dagwright.runner import default_staging_root
+
+    return os.environ.get("DAGWRIGHT_STAGING_ROOT") or default_staging_root(plan.spec.project_root)
+
+
+def _run_record(plan: Plan, context: Any, status: str) -> RunRecord:
+    from dagwright.state import RunRecord, StageRecord
+
+    interval = run_interval(plan, context)
+    started = _utc(context["dag_run"].start_date) or datetime.now(UTC)
+    return RunRecord(
+        run_id=context["run_id"],
+        pipeline=plan.pipeline,
+        interval_start=interval.start if interval else None,
+        interval_end=interval.end if interval else None,
+        status=status,
+        started_at=started,
+        stages=[StageRecord(stage=s.id, kind=s.kind) for s in plan.ordered()],
+    )
+
+
+def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
+    """Run one stage of the pipeline for the current Airflow run; return its small result."""
+    from airflow.sdk import get_current_context
+
+    from dagwright.context import RunContext
+    from dagwright.executor import StageExecutor, StageResult, make_loader
+
+    context = get_current_context()
+    ti = context["ti"]
+    try:
+        plan = load_plan(spec_path)
+        stage = plan.stages[stage_id]
+        loader = make_loader(plan)
+        if not stage.upstream:
+            loader.record_run(_run_record(plan, context, "running"))
+        ctx = RunContext(
+            run_id=context["run_id"],
+            pipeline=plan.pipeline,
+            project_root=plan.spec.project_root,
+            staging_root=staging_root(plan),
+            interval=run_interval(plan, context),
+        )
+        if stage.kind == "extract":
+            ctx.watermarks = loader.watermarks(plan.pipeline)
+        executor = StageExecutor(plan, ctx, loader)
+        results = {
+            sid: StageResult.from_dict(ti.xcom_pull(task_ids=sid)) for sid in executor.needs(stage)
+        }
+        try:
+            result = executor.run(stage, results)
+        finally:
+            loader.close()
+    except Exception as exc:
+        ti.xcom_push(key=ERROR_KEY, value=_message(exc))
+        raise
+    for sql in result.sql:
+        print(sql)
+    print(f"{stage_id}: rows in {result.rows_in}, rows out {result.rows_out}, {result.seconds}s")
+    payload = result.to_dict()
+    payload["sql"] = []
+    return payload
+
+
+def _message(exc: BaseException) -> str:
+    from dagwright.errors import DagwrightError
+
+    return str(exc) if isinstance(exc, DagwrightError) else f"{type(exc).__name__}: {exc}"
+
+
+def finish_run(spec_path: str) -> None:
+    """Write the run log entry from the stages' results; fail the run if a stage failed."""
+    from airflow.sdk import get_current_context
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from dagwright.context import RunContext
+    from dagwright.executor import make_loader
+    from dagwright.staging import remove_run
+
+    context = get_current_context()
+    ti = context["ti"]
+    plan = load_plan(spec_path)
+    record = _run_record(plan, context, "running")
+    errors: list[str] = []
+    for rec in record.stages:
+        result = ti.xcom_pull(task_ids=rec.stage)
+        error = ti.xcom_pull(task_ids=rec.stage, key=ERROR_KEY)
+        if result is not None:
+            rec.status = "success"
+            rec.rows_in, rec.rows_out = result.get("rows_in"), result.get("rows_out")
+            rec.seconds, rec.checks = result.get("seconds"), result.get("checks") or ""
+        elif error is not None:
+            rec.status, rec.error = "failed", error
+            errors.append(error)
+        else:
+            rec.status = "skipped"
+    failed = any(rec.status != "success" for rec in record.stages)
+    record.status = "failed" if failed else "success"
+    record.error = "\n".join(errors) or ("stages did not run" if failed else None)
+    record.finished_at = datetime.now(UTC)
+    loader = make_loader(plan)
+    try:
+        loader.record_run(record)
+    finally:
+        loader.close()
+    if failed:
+        raise AirflowFailException(f"{plan.pipeline} failed: {record.error}")
+    remove_run(
+        RunContext(
+            context["run_id"], plan.pipeline, plan.spec.project_root, staging_root(plan)
+        ).staging_dir
+    )
