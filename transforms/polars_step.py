@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import StageError
@@ -15,9 +17,23 @@ if TYPE_CHECKING:
     from dagwright.staging import StagedTable
 
 
-def resolve(name: str, reference: str) -> Callable[..., Any]:
+def use_project(project_root: Path) -> None:
+    """Make the project's own modules importable: its root, and its ``transforms/`` folder."""
+    import transforms
+
+    root = str(project_root)
+    if root not in sys.path:
+        sys.path.append(root)
+    own = project_root / "transforms"
+    if own.is_dir() and str(own) not in list(transforms.__path__):
+        transforms.__path__.append(str(own))
+
+
+def resolve(name: str, reference: str, project_root: Path | None = None) -> Callable[..., Any]:
     """Import ``module:function``, with an error naming the step when it cannot."""
     module_name, _, attr = reference.partition(":")
+    if project_root is not None:
+        use_project(project_root)
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
@@ -38,7 +54,7 @@ def run_polars(
     import polars as pl
 
     assert step.polars is not None
-    func = resolve(name, step.polars)
+    func = resolve(name, step.polars, ctx.project_root)
     frames = {k: pl.scan_parquet(local_path(v.uri)) for k, v in inputs.items()}
     result = call(name, step.polars, func, frames)
     if isinstance(result, pl.DataFrame):

@@ -319,9 +319,9 @@ def sql_location(
     except OSError:
         head = ""
     if head[:1] in ("|", ">"):
-        body = vline + line
-        indent = len(lines[body - 1]) - len(lines[body - 1].lstrip()) if body <= len(lines) else 0
-        return spec.doc.path, body, indent + (column or 1)
+        first = next((t for t in lines[vline:] if t.strip()), "")
+        indent = len(first) - len(first.lstrip())
+        return spec.doc.path, vline + line, indent + (column or 1)
     offset = 1 if head[:1] in ("'", '"') else 0
     return spec.doc.path, vline + line - 1, (vcol + offset + (column or 1) - 1 if line == 1 else 1)
 
