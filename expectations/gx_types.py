@@ -95,6 +95,8 @@ def argument_problems(cls: type[Expectation], name: str, kwargs: dict[str, Any])
             elif "extra" in kind:
                 messages.append(f"{name}: unknown argument {key!r}{did_you_mean(key, fields)}")
             elif key == "__root__":
+                if any("extra" in str(e[0].get("type", "")) for e in grouped.values()):
+                    continue
                 messages.append(f"{name}: {errs[0]['msg']}")
             elif len(errs) > 1:
                 messages.append(f"{name}: invalid value for argument {key!r}: {kwargs.get(key)!r}")

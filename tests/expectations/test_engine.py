@@ -1,0 +1,98 @@
+"""GE on chunks of Arrow data gives the same verdicts as GE on the whole frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dagwright.errors import Problem, SpecError
+from expectations.suites import CheckItem
+
+ROWS = pa.table(
+    {
+        "id": [1, 2, 3, 4, None, 6, 7, 3, 9, None],
+        "status": ["paid", "x", "paid", "void", "paid", "y", "paid", "paid", "z", "paid"],
+        "amount": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 100.0],
+    }
+)
+"""id 3 appears at rows 2 and 7 (different chunks of 3); ids are null at rows 4 and 9."""
+
+
+def item(kind: str, severity: str = "quarantine", **kwargs) -> CheckItem:
+    return CheckItem(kind, kwargs, severity, None, Problem("test", 1, 1, ""))
+
+
+ITEMS = [
+    item("expect_column_values_to_be_unique", column="id"),
+    item("expect_column_values_to_not_be_null", column="id"),
+    item("expect_column_values_to_be_in_set", column="status", value_set=["paid", "void"]),
+    item(
+        "expect_column_values_to_be_in_set",
+        "warn",
+        column="status",
+        value_set=["paid", "void"],
+        mostly=0.7,
+    ),
+    item("expect_column_values_to_be_between", "error", column="amount", max_value=10, mostly=0.95),
+    item("expect_column_max_to_be_between", "error", column="amount", max_value=10),
+    item("expect_table_row_count_to_equal", "error", value=10),
+]
+
+
+def verdicts(outcomes) -> list[tuple]:
+    return [
+        (o.success, o.element_count, o.unexpected_count, sorted(o.rows), o.observed_value, o.error)
+        for o in outcomes
+    ]
+
+
+@pytest.mark.parametrize("chunk_rows", [3, 4])
+def test_chunked_verdicts_equal_whole_frame(chunk_rows: int, tmp_path: Path) -> None:
+    from expectations.engine import Data, validate
+
+    whole = verdicts(validate(ITEMS, Data(ROWS), chunk_rows=1_000))
+    assert whole == [
+        (False, 10, 2, [2, 7], None, None),
+        (False, 10, 2, [4, 9], None, None),
+        (False, 10, 3, [1, 5, 8], None, None),
+        (True, 10, 3, [], None, None),
+        (False, 10, 1, [], None, None),
+        (False, None, None, [], 100.0, None),
+        (True, None, None, [], 10, None),
+    ]
+    assert verdicts(validate(ITEMS, Data(ROWS), chunk_rows=chunk_rows)) == whole
+    path = tmp_path / "rows.parquet"
+    pq.write_table(ROWS, path, row_group_size=2)
+    assert verdicts(validate(ITEMS, Data(str(path)), chunk_rows=chunk_rows)) == whole
+
+
+def test_samples_are_json_safe_and_bounded() -> None:
+    from expectations.engine import SAMPLE, Data, validate
+
+    many = pa.table({"v": list(range(100))})
+    (outcome,) = validate(
+        [item("expect_column_values_to_be_between", "error", column="v", max_value=-1)],
+        Data(many),
+        chunk_rows=7,
+    )
+    assert outcome.unexpected_count == 100
+    assert outcome.sample == list(range(SAMPLE))
+
+
+def test_empty_input_still_validates() -> None:
+    from expectations.engine import Data, validate
+
+    empty = ROWS.schema.empty_table()
+    outcomes = validate(ITEMS[:2] + ITEMS[-1:], Data(empty), chunk_rows=3)
+    assert [(o.success, o.element_count) for o in outcomes[:2]] == [(True, 0), (True, 0)]
+    assert (outcomes[2].success, outcomes[2].observed_value) == (False, 0)
+
+
+def test_invalid_arguments_at_run_time_are_spec_errors() -> None:
+    from expectations.engine import Data, validate
+
+    with pytest.raises(SpecError, match="missing required argument 'column'"):
+        validate([item("expect_column_values_to_be_unique")], Data(ROWS), chunk_rows=3)
