@@ -65,6 +65,7 @@ def apply_ops(frames: dict[str, pl.LazyFrame], base: str, ops: list[Op], step: s
     for index, op in enumerate(ops):
         try:
             frame = _apply(frame, op, frames)
+            frame.collect_schema()  # resolves names and types now: no data is read
         except StageError:
             raise
         except Exception as exc:  # noqa: BLE001 - polars raises many types for bad expressions
