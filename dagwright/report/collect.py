@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dagwright.errors import DagwrightError, did_you_mean
+from dagwright.errors import DagwrightError
 from dagwright.state import RunRecord
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def find_run(
 def collect(plan: Plan, loader: Loader, run: RunRecord) -> ReportData:
     checks = _check_results(loader, run.run_id)
     quarantine, quarantine_note = _quarantine(loader, run.run_id)
-    lineage, lineage_note = _lineage(plan, run)
+    lineage, lineage_note = _lineage(plan, loader)
     return ReportData(
         run=run,
         destination=loader.describe(),
@@ -170,35 +170,45 @@ def _quarantine_tables(loader: Loader) -> list[str]:
     return [f"{schema}.{name}" for schema, name in rows]
 
 
-def _lineage(plan: Plan, run: RunRecord) -> tuple[Any, str | None]:
-    """Column lineage of each loaded table, when ``dagwright.lineage`` is installed."""
+def _lineage(plan: Plan, loader: Loader) -> tuple[Any, str | None]:
+    """Loaded table -> column -> the source columns it comes from, when lineage is available."""
     if importlib.util.find_spec("dagwright.lineage") is None:
         return None, "column lineage is not available in this dagwright version"
     module = importlib.import_module("dagwright.lineage")
-    for name in ("column_lineage", "lineage", "plan_lineage", "build_lineage"):
-        func = getattr(module, name, None)
-        if callable(func):
-            try:
-                return _jsonable(func(plan)), None
-            except Exception as exc:  # noqa: BLE001 - a report still renders without it
-                return None, f"column lineage failed: {type(exc).__name__}: {exc}"
-    known = [n for n in dir(module) if not n.startswith("_")]
-    return None, f"dagwright.lineage has no lineage function{did_you_mean('column_lineage', known)}"
+    table_lineage = getattr(module, "table_lineage", None)
+    if not callable(table_lineage):
+        return None, "this dagwright version's lineage module has no table_lineage()"
+    result: dict[str, dict[str, str]] = {}
+    for table in plan.spec.model.loads:
+        try:
+            pairs = table_lineage(plan.spec, table) or _traced(module, plan, loader, table)
+        except Exception as exc:  # noqa: BLE001 - a report still renders without it
+            result[table] = {"(lineage failed)": f"{type(exc).__name__}: {exc}"}
+            continue
+        result[table] = {col: ", ".join(sources) or "(no source column)" for col, sources in pairs}
+    return result, None
 
 
-def _jsonable(value: Any) -> Any:
-    """Lineage as plain dicts, lists and strings, whatever objects the module returns."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [_jsonable(v) for v in value]
-        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
+def _traced(module: Any, plan: Plan, loader: Loader, table: str) -> list[tuple[str, list[str]]]:
+    """Columns the spec cannot name (Polars steps, ``*``): trace the loaded table's columns."""
+    data = _read(loader, table)
+    if data is None:
+        return []
+    pairs = []
+    for column in data.column_names:
+        if column.startswith("_dagwright_"):
+            continue
+        node = module.column_lineage(plan.spec, table, column)
+        sources = node.sources()
+        if not sources:
+            details = [n.detail for n in _walk(node) if n.detail]
+            sources = [f"({details[-1]})"] if details else []
+        pairs.append((column, sources))
+    return pairs
 
-        return _jsonable(asdict(value))
-    if hasattr(value, "model_dump"):
-        return _jsonable(value.model_dump())
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
+
+def _walk(node: Any) -> list[Any]:
+    found = [node]
+    for child in getattr(node, "children", []):
+        found += _walk(child)
+    return found

@@ -92,6 +92,7 @@ def test_report_in_chromium_shows_the_run_logs_numbers(example_project, capsys) 
             bars = page.locator("svg.timeline g.bar").count()
             sql = page.locator("details[data-stage='load_fct_orders'] pre").inner_text()
             checks = page.locator("#check-results tbody tr").all_inner_texts()
+            lineage = page.locator("#lineage").inner_text()
             page.screenshot(path=str(project.root / "report.png"), full_page=True)
         finally:
             chrome.close()
@@ -115,6 +116,7 @@ def test_report_in_chromium_shows_the_run_logs_numbers(example_project, capsys) 
     )
     assert len(checks) == logged_checks > 0
     assert sum("warned" in row for row in checks) == warned
+    assert "products.unit_price" in lineage and "order_lines.quantity" in lineage
 
 
 def test_report_names_a_missing_run_and_needs_a_run_first(example_project) -> None:
