@@ -18,6 +18,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[dev]'
 	touch $@ $(VENV)/.installed-all
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev,bench]'
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed-all
+
 demo: $(VENV)/.installed-all
 	$(BIN)/dagwright sample-data
 	$(BIN)/dagwright validate
@@ -36,6 +40,11 @@ format: $(VENV)/.installed-dev
 
 schema: $(VENV)/.installed-all
 	$(BIN)/dagwright schema -o dagwright.schema.json
+
+# Side-by-side benchmarks (1M and 5M rows; several minutes): writes benchmarks/results.md
+# and benchmarks/results.png. Smaller run: make bench BENCH_ARGS="--sizes 100000 --repeat 1"
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf .dagwright warehouse.duckdb warehouse.duckdb.wal data/shop

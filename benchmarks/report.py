@@ -1,0 +1,270 @@
+"""The report: one markdown table per job, the targets of issue 8 checked, and a PNG chart."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from benchmarks.jobs import JOB_A, JOB_B_FULL, JOB_B_INC, JOB_C, STARTUP
+from benchmarks.measure import Measurement
+
+ORDER = (JOB_A, JOB_B_FULL, JOB_B_INC, JOB_C, STARTUP)
+
+
+def _group(results: list[Measurement], job: str, size: int) -> list[Measurement]:
+    return [m for m in results if m.job == job and m.size == size]
+
+
+def reference_of(results: list[Measurement], m: Measurement) -> Measurement | None:
+    """The reference in ``m``'s group (start-up rows compare per spec count)."""
+    if m.job == STARTUP and (
+        "Airflow parse" not in m.contender or m.size != _largest_parse(results)
+    ):
+        return None
+    group = _group(results, m.job, m.size)
+    return next((r for r in group if r.reference and r.ok), None)
+
+
+def _largest_parse(results: list[Measurement]) -> int:
+    sizes = [m.size for m in results if m.job == STARTUP and "Airflow parse" in m.contender]
+    return max(sizes, default=0)
+
+
+def _fmt_size(m: Measurement) -> str:
+    if m.job == STARTUP:
+        return f"{m.size:,} specs" if m.size else "-"
+    return f"{m.size:,}"
+
+
+def _phases(m: Measurement) -> str:
+    names = sorted({k for s in m.samples for k in s.extra})
+    return ", ".join(f"{n} {m.phase(n):.2f}s" for n in names)
+
+
+def table(results: list[Measurement]) -> list[str]:
+    lines = []
+    for job in ORDER:
+        rows = [m for m in results if m.job == job]
+        if not rows:
+            continue
+        lines += [
+            f"### {job}",
+            "",
+            "| rows | contender | wall s (median) | CPU s | peak RSS MiB | rows/s "
+            "| wall vs ref | RSS vs ref | notes |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for m in rows:
+            name = f"**{m.contender}** (reference)" if m.reference else m.contender
+            if not m.ok:
+                lines.append(f"| {_fmt_size(m)} | {name} | {m.status} | | | | | | |")
+                continue
+            ref = reference_of(results, m)
+            wall_ratio = f"{m.wall / ref.wall:.2f}x" if ref and ref.wall else "-"
+            rss_ratio = f"{m.rss_mib / ref.rss_mib:.2f}x" if ref and ref.rss_mib else "-"
+            rate = f"{m.rows_per_s():,.0f}" if m.job != STARTUP else "-"
+            notes = "; ".join(x for x in (_phases(m), m.note) if x)
+            lines.append(
+                f"| {_fmt_size(m)} | {name} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mib:.0f} "
+                f"| {rate} | {wall_ratio} | {rss_ratio} | {notes} |"
+            )
+        lines.append("")
+    return lines
+
+
+def _find(results: list[Measurement], job: str, prefix: str, size: int | None = None):
+    for m in results:
+        if m.job == job and m.contender.startswith(prefix) and (size is None or m.size == size):
+            return m if m.ok else None
+    return None
+
+
+def targets(results: list[Measurement]) -> list[str]:
+    """Issue 8's targets, each with the measured figure and pass / miss / not measured."""
+    rows: list[tuple[str, str, str]] = []
+
+    def verdict(ok: bool | None) -> str:
+        return "not measured" if ok is None else ("met" if ok else "**missed**")
+
+    sizes = sorted({m.size for m in results if m.job == JOB_A})
+    big = sizes[-1] if sizes else None
+    if big:
+        dw, ref = _find(results, JOB_A, "dagwright", big), _find(results, JOB_A, "DuckDB", big)
+        figure = (
+            f"{dw.wall / ref.wall:.2f}x wall, {dw.rss_mib / ref.rss_mib:.2f}x RSS"
+            if dw and ref
+            else "-"
+        )
+        ok = (dw.wall <= 1.3 * ref.wall and dw.rss_mib <= 1.5 * ref.rss_mib) if dw and ref else None
+        rows.append(
+            (f"A at {big:,}: wall <= 1.3x and RSS <= 1.5x the DuckDB script", figure, verdict(ok))
+        )
+        for peer in ("pandas", "dlt"):
+            p = _find(results, JOB_A, peer, big)
+            ok = (dw.wall < p.wall) if dw and p else None
+            figure = f"{p.wall / dw.wall:.2f}x dagwright's time" if dw and p else "-"
+            rows.append((f"A at {big:,}: well ahead of {peer}", figure, verdict(ok)))
+    b_sizes = sorted({m.size for m in results if m.job == JOB_B_FULL})
+    if b_sizes:
+        n = b_sizes[-1]
+        dw = _find(results, JOB_B_FULL, "dagwright", n)
+        ref = _find(results, JOB_B_FULL, "COPY", n)
+        dlt = _find(results, JOB_B_FULL, "dlt", n)
+        ok = (dw.wall <= 1.5 * ref.wall) if dw and ref else None
+        rows.append(
+            (
+                f"B full at {n:,}: within 1.5x of COPY",
+                f"{dw.wall / ref.wall:.2f}x" if dw and ref else "-",
+                verdict(ok),
+            )
+        )
+        ok = (dw.wall <= dlt.wall) if dw and dlt else None
+        rows.append(
+            (
+                f"B full at {n:,}: at least dlt's throughput",
+                f"{dw.rows_per_s():,.0f} vs {dlt.rows_per_s():,.0f} rows/s" if dw and dlt else "-",
+                verdict(ok),
+            )
+        )
+        if len(b_sizes) > 1:
+            small = _find(results, JOB_B_FULL, "dagwright", b_sizes[0])
+            growth = n / b_sizes[0]
+            ok = (dw.rss_mib / small.rss_mib < 1.3) if dw and small else None
+            rows.append(
+                (
+                    f"B full: peak RSS growth when input grows {growth:.0f}x < 1.3x",
+                    f"{dw.rss_mib / small.rss_mib:.2f}x" if dw and small else "-",
+                    verdict(ok),
+                )
+            )
+    for n in sorted({m.size for m in results if m.job == JOB_C}):
+        with_checks = _find(results, JOB_C, "dagwright +", n)
+        without = _find(results, JOB_C, "dagwright, no", n)
+        ge = _find(results, JOB_C, "GE directly", n)
+        if with_checks and without and ge:
+            added = with_checks.wall - without.wall
+            ge_cost = (ge.phase("import") or 0) + (ge.phase("validate") or 0)
+            figure = (
+                f"checks add {added:.2f}s; GE import + validate {ge_cost:.2f}s "
+                f"(import {ge.phase('import') or 0:.2f}s) = {added / ge_cost:.2f}x"
+            )
+            ok = added <= 1.2 * ge_cost
+        else:
+            figure, ok = "-", None
+        rows.append((f"C at {n:,}: framework adds <= 20% around GE", figure, verdict(ok)))
+    helpm = _find(results, STARTUP, "dagwright --help")
+    rows.append(
+        (
+            "`dagwright --help` < 0.3 s",
+            f"{helpm.wall:.2f}s" if helpm else "-",
+            verdict(helpm.wall < 0.3 if helpm else None),
+        )
+    )
+    val = _find(results, STARTUP, "dagwright validate")
+    rows.append(
+        (
+            f"validate {val.size if val else 100} specs < 1 s",
+            f"{val.wall:.2f}s" if val else "-",
+            verdict(val.wall < 1.0 if val else None),
+        )
+    )
+    n = _largest_parse(results)
+    dw = _find(results, STARTUP, "Airflow parse: dagwright", n)
+    hand = next((m for m in results if m.job == STARTUP and m.reference and m.ok), None)
+    if dw and hand:
+        figure = (
+            f"parse {dw.phase('parse'):.2f}s vs {hand.phase('parse'):.2f}s hand-written "
+            f"= {dw.phase('parse') / hand.phase('parse'):.2f}x (Airflow import "
+            f"{hand.phase('import'):.2f}s, not counted)"
+        )
+        ok = dw.phase("parse") <= 2 * hand.phase("parse")
+    else:
+        figure, ok = "-", None
+    rows.append((f"Airflow parse of {n} specs <= 2x {n} hand-written DAGs", figure, verdict(ok)))
+    lines = ["| target (issue 8) | measured | verdict |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return lines
+
+
+def markdown(
+    results: list[Measurement], machine: dict[str, str], args: argparse.Namespace, elapsed: float
+) -> str:
+    command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    lines = [
+        "# dagwright benchmarks",
+        "",
+        "Written by `make bench` (`python -m benchmarks`); every contender ran in its own",
+        "process on the same generated data in the same run. Wall seconds are the median of",
+        f"{'1 run (quick mode)' if args.quick else f'{args.repeat} runs'}; CPU seconds are the"
+        " child's user + system time (median); peak RSS is the child's maximum resident set "
+        "(largest run). PostgreSQL's own CPU (job B) is not counted for anyone.",
+        "",
+        "## Machine",
+        "",
+        *(f"- {k}: {v}" for k, v in machine.items()),
+        f"- command: `{command.strip()}` ({elapsed / 60:.1f} min in total)",
+        "",
+        "## Targets",
+        "",
+        *targets(results),
+        "",
+        "## Results",
+        "",
+        *table(results),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: list[Measurement], path: Path) -> str | None:
+    """Wall seconds per contender, one panel per job at its largest size; None when written."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "no chart: matplotlib is not installed (pip install -e '.[bench]')"
+    panels = []
+    for job in ORDER:
+        rows = [m for m in results if m.job == job and m.ok]
+        if not rows:
+            continue
+        if job != STARTUP:
+            top = max(m.size for m in rows)
+            rows = [m for m in rows if m.size == top]
+            title = f"{job}\n({top:,} rows)"
+        else:
+            title = job
+        panels.append((title, rows))
+    if not panels:
+        return "no chart: nothing was measured"
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(9, 2.2 + 1.1 * sum(len(r) for _, r in panels) / len(panels) * len(panels) / 2),
+    )
+    axes = axes if len(panels) > 1 else [axes]
+    for ax, (title, rows) in zip(axes, panels, strict=True):
+        labels = [
+            f"{m.contender} ({m.size:,})" if m.job == STARTUP and m.size else m.contender
+            for m in rows
+        ]
+        colors = [
+            "#4c72b0"
+            if m.contender.startswith("dagwright")
+            else ("#55a868" if m.reference else "#c44e52")
+            for m in rows
+        ]
+        bars = ax.barh(labels, [m.wall for m in rows], color=colors)
+        ax.bar_label(bars, labels=[f"{m.wall:.2f}s" for m in rows], padding=3, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("wall seconds (median)", fontsize=8)
+        ax.margins(x=0.15)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None

