@@ -9,7 +9,7 @@ expressions; a Python Polars function is opaque and says so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import DagwrightError, did_you_mean
 
@@ -103,12 +103,15 @@ class Tracer:
             expression = expression.this
         node = LineageNode(label, "transform", f"SQL: {expression.sql(dialect=engine)}")
         seen: set[str] = set()
-        for leaf in root.walk():
-            if leaf.downstream or not isinstance(leaf.source, exp.Table):
+        for leaf, parent in _leaves(root):
+            if not isinstance(leaf.source, exp.Table):
                 continue
             table = leaf.source
             relation = f"{table.db}.{table.name}" if table.db else table.name
             leaf_column = leaf.name.rsplit(".", 1)[-1]
+            if leaf_column == "*":
+                # Through SELECT *, a column keeps the name its reader asked for.
+                leaf_column = (parent.name if parent else column).rsplit(".", 1)[-1]
             key = f"{relation}.{leaf_column}"
             if key in seen:
                 continue
@@ -165,6 +168,18 @@ class Tracer:
                 child.detail = (child.detail + " " if child.detail else "") + "(if from the join)"
                 node.children.append(child)
         return node
+
+
+def _leaves(root: Any) -> list[tuple[Any, Any]]:
+    """``(leaf, parent)`` pairs of a ``sqlglot.lineage`` tree."""
+    found: list[tuple[Any, Any]] = []
+    stack: list[tuple[Any, Any]] = [(root, None)]
+    while stack:
+        node, parent = stack.pop()
+        if not node.downstream:
+            found.append((node, parent))
+        stack.extend((child, node) for child in reversed(node.downstream))
+    return found
 
 
 def output_columns(spec: PipelineSpec, name: str) -> list[str]:

@@ -235,7 +235,7 @@ def called_functions(sql: str, engine: str) -> list[str]:
             if not match:
                 continue
             name = match.group(1).upper()
-        if name not in names:
+        if name not in names and name not in _SYNTAX:
             names.append(name)
     return names
 
@@ -245,4 +245,4 @@ def unknown_functions(sql: str, engine: str) -> list[str]:
     if engine not in ENGINES:
         return []
     have = catalog(engine)
-    return [n for n in called_functions(sql, engine) if n not in have and n not in _SYNTAX]
+    return [n for n in called_functions(sql, engine) if n not in have]

@@ -1,0 +1,58 @@
+"""``dagwright sql translate``: the SQL steps' translation, ad hoc."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+
+def translate(tmp_path: Path, sql: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", "sql", "translate", *args, "-"],
+        input=sql,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_translate_from_stdin_and_file(tmp_path: Path) -> None:
+    result = translate(
+        tmp_path,
+        "select iff(amount > 10, 'big', 'small') as size, contains(name, 'x') as has_x\n"
+        "from orders where ordered_at >= :interval_start",
+        "--from",
+        "snowflake",
+        "--to",
+        "postgres",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "SELECT CASE WHEN amount > 10 THEN 'big' ELSE 'small' END AS size, "
+        "(POSITION('x' IN name) > 0) AS has_x FROM orders WHERE ordered_at >= %(interval_start)s;"
+    )
+    assert "bound parameters: interval_start" in result.stderr
+    (tmp_path / "q.sql").write_text("SELECT TOP 2 a FROM t ORDER BY a")
+    from_file = run_cli(
+        "sql", "translate", "--from", "tsql", "--to", "duckdb", "q.sql", cwd=tmp_path
+    )
+    assert from_file.stdout.strip() == "SELECT a FROM t ORDER BY a NULLS FIRST LIMIT 2;"
+
+
+def test_translate_errors_are_located(tmp_path: Path) -> None:
+    result = translate(
+        tmp_path,
+        "select a,\n       soundex(name) as s from t",
+        "--from",
+        "snowflake",
+        "--to",
+        "duckdb",
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: <stdin>:2:8: cannot translate to duckdb: SOUNDEX")
+    bad = translate(tmp_path, "select 1", "--from", "snowflak", "--to", "postgres")
+    assert bad.returncode == 1 and "(did you mean 'snowflake'?)" in bad.stderr
