@@ -53,15 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     from dagwright.errors import DagwrightError, SpecError
+    from dagwright.secrets import install_log_filter, mask, register_environment
 
+    register_environment()
+    install_log_filter()
     try:
         return int(args.handler(args) or 0)
     except SpecError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(mask(str(problem)), file=sys.stderr)
         return 1
     except DagwrightError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -70,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("DAGWRIGHT_DEBUG"):
             raise
         print(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {mask(str(exc))}\n"
             "(this is a dagwright bug; set DAGWRIGHT_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )

@@ -18,6 +18,7 @@ from dagwright.context import RunContext, new_run_id
 from dagwright.errors import DagwrightError
 from dagwright.executor import StageExecutor, StageResult, make_loader
 from dagwright.plan import Plan, Stage, stage_id
+from dagwright.secrets import mask
 from dagwright.staging import remove_run
 from dagwright.state import RunRecord, StageRecord
 
@@ -142,7 +143,7 @@ def _execute(
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - recorded, shown, and the run fails
                     failed.add(stage.id)
-                    message = (
+                    message = mask(
                         str(exc)
                         if isinstance(exc, DagwrightError)
                         else f"{type(exc).__name__}: {exc}"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from dagwright.errors import DataError
+from dagwright.security import confine_files
 from extractors.base import Extractor, ExtractResult, SourceConfig
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class FileExtractor(Extractor[FileSourceConfig]):
                 f"source {self.name!r}: no file matches {self.config.path!r} "
                 f"(looked in {root}); check the path or generate the data first"
             )
-        return matches
+        return confine_files(matches, root)
 
     def _remote_files(self) -> list[str]:
         fs = self._filesystem()

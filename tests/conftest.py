@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Polars steps may name test helpers (tests.support.*), which live outside the temp projects.
+os.environ.setdefault("DAGWRIGHT_ALLOW_MODULES", "transforms,tests.support")
 
 
 @dataclass

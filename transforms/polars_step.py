@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import StageError
+from dagwright.security import check_reference
 from dagwright.staging import local_path, open_output
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def resolve(name: str, reference: str, project_root: Path | None = None) -> Call
     module_name, _, attr = reference.partition(":")
     if project_root is not None:
         use_project(project_root)
+        check_reference(reference, project_root)
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
