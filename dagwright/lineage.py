@@ -28,13 +28,10 @@ class LineageNode:
     children: list[LineageNode] = field(default_factory=list)
 
     def sources(self) -> list[str]:
-        """The source columns at the leaves, once each, in order."""
+        """The source columns at the leaves, once each, sorted."""
         if self.kind == "source":
             return [self.name]
-        found: list[str] = []
-        for child in self.children:
-            found += [s for s in child.sources() if s not in found]
-        return found
+        return sorted({s for child in self.children for s in child.sources()})
 
     def render(self, prefix: str = "", last: bool = True, top: bool = True) -> list[str]:
         label = f"{self.name}  [{self.kind}]" + (f"  {self.detail}" if self.detail else "")
