@@ -66,11 +66,11 @@ def qualify(sql: str, engine: str, tables: dict[str, exp.Table]) -> str:
 def _table(loader: Loader, name: str) -> exp.Table:
     from dagwright.sql.render import table
 
-    custom = getattr(loader, "pushdown_table", None)
-    if custom is not None:
-        return custom(name)
-    target = getattr(loader, "_target", None)
-    return target(name) if target is not None else table(name)
+    for method in ("pushdown_table", "target", "_target"):
+        qualify_name = getattr(loader, method, None)
+        if qualify_name is not None:
+            return qualify_name(name)
+    return table(name)
 
 
 def compile_pushdown(
@@ -106,6 +106,8 @@ def run_pushdown(
     runner = getattr(loader, "run_pushdown", None)
     if runner is None and loader.dialect == "duckdb":
         runner = _duckdb_runner(loader)
+    if runner is None and loader.dialect == "postgres" and hasattr(loader, "connect"):
+        runner = _postgres_runner(loader)
     if runner is None:
         raise ConfigError(
             f"transform {name!r} has pushdown: true, but the {loader.dialect} destination "
@@ -133,6 +135,57 @@ def _duckdb_runner(loader: Any) -> Any:
             relation.write_parquet(path)
 
     return run
+
+
+def _postgres_runner(loader: Any) -> Any:
+    def run(compiled: CompiledSql, values: Any, path: str) -> None:
+        con = loader.connect()
+        try:
+            write_postgres_rows(con, compiled, values, path)
+        finally:
+            con.close()
+
+    return run
+
+
+def write_postgres_rows(
+    connection: Any, compiled: CompiledSql, values: Any, path: str, batch_rows: int = 50_000
+) -> int:
+    """Check, then run, a query on PostgreSQL, streaming its rows into a Parquet file."""
+    import psycopg
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows_written = 0
+    with psycopg.RawCursor(connection) as cur:
+        check_postgres(cur, compiled)
+        try:
+            cur.execute(compiled.sql, values or None)
+        except psycopg.Error as exc:
+            raise SqlStepError(str(exc).splitlines()[0]) from None
+        names = [d.name for d in cur.description or []]
+        writer: pq.ParquetWriter | None = None
+        try:
+            while True:
+                rows = cur.fetchmany(batch_rows)
+                if not rows and writer is not None:
+                    break
+                columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+                batch = (
+                    pa.table(columns)
+                    if rows
+                    else pa.table({n: pa.array([], pa.null()) for n in names})
+                )
+                if writer is None:
+                    writer = pq.ParquetWriter(path, batch.schema)
+                writer.write_table(batch.cast(writer.schema))
+                rows_written += len(rows)
+                if not rows:
+                    break
+        finally:
+            if writer is not None:
+                writer.close()
+    return rows_written
 
 
 def check_postgres(cursor: Any, compiled: CompiledSql) -> None:
