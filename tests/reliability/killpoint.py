@@ -4,6 +4,8 @@ Used as ``python killpoint.py ARGS...`` (the arguments of ``dagwright``). Enviro
 
 - ``KILL_STATEMENT=N`` and ``KILL_WHEN=before|after``: SIGKILL this process just before
   (or just after) the N-th statement any connection runs on a database file;
+- ``SLOW_STATEMENT=N`` and ``SLOW_SECONDS=S``: sleep S seconds before the N-th statement
+  (a slow run, to hold the warehouse while another process starts);
 - ``STATEMENT_LOG=path``: append each statement's first word to ``path`` (to learn N and
   where the COMMITs are, from a clean run).
 
@@ -16,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 import duckdb
 
@@ -25,6 +28,8 @@ _count = 0
 KILL_AT = int(os.environ.get("KILL_STATEMENT", "0"))
 KILL_AFTER = os.environ.get("KILL_WHEN", "before") == "after"
 LOG = os.environ.get("STATEMENT_LOG")
+SLOW_AT = int(os.environ.get("SLOW_STATEMENT", "0"))
+SLOW_SECONDS = float(os.environ.get("SLOW_SECONDS", "0"))
 
 
 def _die() -> None:
@@ -43,6 +48,8 @@ class _Counted:
             if LOG:
                 with open(LOG, "a", encoding="utf-8") as log:
                     log.write((sql.split() or ["?"])[0].upper() + "\n")
+        if number == SLOW_AT:
+            time.sleep(SLOW_SECONDS)
         if number == KILL_AT and not KILL_AFTER:
             _die()
         result = self._con.execute(sql, *args, **kwargs)
