@@ -24,11 +24,11 @@ Write dispositions:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import sqlglot.expressions as exp
 
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from dagwright.spec.sections import Load
     from dagwright.staging import StagedTable
 
+T = TypeVar("T")
 LOAD_ID = "_dagwright_load_id"
 LOADED_AT = "_dagwright_loaded_at"
 VALID_FROM, VALID_TO, IS_CURRENT = "valid_from", "valid_to", "is_current"
@@ -296,9 +297,13 @@ class SQLLoader(Loader[ConfigT]):
     def load(
         self, table_name: str, load: Load, data: StagedTable, state: StateUpdate
     ) -> LoadResult:
+        return self._retrying(self._load_once, table_name, load, data, state)
+
+    def _retrying(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, again after a transaction conflict; driver errors made readable."""
         for attempt in range(self.retries):
             try:
-                return self._load_once(table_name, load, data, state)
+                return fn(*args)
             except DagwrightError:
                 raise
             except Exception as exc:
@@ -709,32 +714,36 @@ class SQLLoader(Loader[ConfigT]):
 
         import pyarrow.parquet as pq
 
-        target, stage = self.target(table_name), table(STAGE)
         with tempfile.TemporaryDirectory() as tmp:
             path = f"{tmp}/rows.parquet"
             pq.write_table(data, path)
-            batch = self.batch_columns(path)
-            with self.session() as s:
-                s.execute("BEGIN")
-                try:
-                    self.lock(s, "", table_name)
-                    s.execute(render(DROP_STAGE, self.dialect, stage=stage))
-                    self.stage(s, stage, path, batch)
-                    if target.args.get("db"):
-                        s.execute(render(CREATE_SCHEMA, self.dialect, schema=target.args["db"]))
-                    have = self.table_columns(s, target)
-                    if have is None:
-                        s.execute(s.sql(create_table(target, batch)))
-                    else:
-                        for name, dtype in batch.items():
-                            if name not in have:
-                                s.execute(s.sql(alter_add(target, name, dtype)))
-                    query = exp.select(*[_col(c) for c in batch]).from_(stage.copy())
-                    s.execute(s.sql(insert(target, list(batch), query)))
-                    s.execute("COMMIT")
-                except BaseException:
+            self._retrying(self._append_once, table_name, path)
+
+    def _append_once(self, table_name: str, path: str) -> None:
+        target, stage = self.target(table_name), table(STAGE)
+        batch = self.batch_columns(path)
+        with self.session() as s:
+            s.execute("BEGIN")
+            try:
+                self.lock(s, "", table_name)
+                s.execute(render(DROP_STAGE, self.dialect, stage=stage))
+                self.stage(s, stage, path, batch)
+                if target.args.get("db"):
+                    s.execute(render(CREATE_SCHEMA, self.dialect, schema=target.args["db"]))
+                have = self.table_columns(s, target)
+                if have is None:
+                    s.execute(s.sql(create_table(target, batch)))
+                else:
+                    for name, dtype in batch.items():
+                        if name not in have:
+                            s.execute(s.sql(alter_add(target, name, dtype)))
+                query = exp.select(*[_col(c) for c in batch]).from_(stage.copy())
+                s.execute(s.sql(insert(target, list(batch), query)))
+                s.execute("COMMIT")
+            except BaseException:
+                with suppress(Exception):
                     s.execute("ROLLBACK")
-                    raise
+                raise
 
     def read_table(self, table_name: str) -> pa.Table:
         with self.session() as s:

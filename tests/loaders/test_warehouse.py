@@ -117,7 +117,12 @@ def test_delete_insert_on_the_interval_column(warehouse: Warehouse) -> None:
 def test_delete_insert_on_a_merge_key_keeps_every_row_of_the_batch(warehouse: Warehouse) -> None:
     w = warehouse
     spec = {"write": "delete_insert", "merge_key": ["order"]}
-    w.load("lines", [{"order": 1, "line": 1}, {"order": 1, "line": 2}, {"order": 2, "line": 1}], at=0, **spec)
+    w.load(
+        "lines",
+        [{"order": 1, "line": 1}, {"order": 1, "line": 2}, {"order": 2, "line": 1}],
+        at=0,
+        **spec,
+    )
     w.load("lines", [{"order": 1, "line": 9}], at=1, **spec)
     w.load("lines", [{"order": 1, "line": 9}], at=1, **spec)
     assert w.rows("lines") == [{"order": 1, "line": 9}, {"order": 2, "line": 1}]
@@ -159,7 +164,9 @@ def test_scd2_keeps_history_and_reruns_give_the_same_history(warehouse: Warehous
 def test_scd2_hard_deletes_and_retire_absent(warehouse: Warehouse) -> None:
     w = warehouse
     spec = {**SCD, "hard_delete_column": "gone"}
-    w.load("hd", [{"id": 1, "v": "a", "gone": False}, {"id": 2, "v": "b", "gone": False}], at=0, **spec)
+    w.load(
+        "hd", [{"id": 1, "v": "a", "gone": False}, {"id": 2, "v": "b", "gone": False}], at=0, **spec
+    )
     w.load("hd", [{"id": 1, "v": "a", "gone": True}], at=1, **spec)
     rows = {(r["id"], r["is_current"], r["valid_to"]) for r in w.rows("hd")}
     assert rows == {(1, False, day(1)), (2, True, None)}
@@ -227,9 +234,7 @@ def test_identifiers_with_spaces_quotes_semicolons_and_reserved_words(
     w.load(ODD_TABLE, [ODD, {**ODD, "my id": 2}], at=0, **spec)
     w.load(ODD_TABLE, [{**ODD, "100%": 2.5}], at=1 if write != "append" else 0, **spec)
     rows = [{k: r[k] for k in ODD} for r in w.rows(ODD_TABLE)]
-    if write == "append":
-        assert rows == [{**ODD, "100%": 2.5}]
-    elif write == "delete_insert":
+    if write in ("append", "delete_insert"):
         assert rows == [{**ODD, "100%": 2.5}]
     elif write == "merge":
         assert rows == [{**ODD, "100%": 2.5}, {**ODD, "my id": 2}]

@@ -1,0 +1,129 @@
+"""Schema contracts (evolve, freeze, discard_columns) and the explicit type mapping."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from dagwright.errors import DataError
+from loaders.typemap import build, fits, sql_type
+from tests.loaders.conftest import Warehouse
+
+
+@pytest.mark.parametrize(
+    ("arrow", "duckdb", "postgres"),
+    [
+        (pa.int32(), "INT", "INT"),
+        (pa.uint64(), "UBIGINT", "DECIMAL(20, 0)"),
+        (pa.decimal128(12, 3), "DECIMAL(12, 3)", "DECIMAL(12, 3)"),
+        (pa.timestamp("us", tz="UTC"), "TIMESTAMPTZ", "TIMESTAMPTZ"),
+        (pa.timestamp("ns"), "TIMESTAMP", "TIMESTAMP"),
+        (pa.list_(pa.int64()), "BIGINT[]", "JSONB"),
+        (pa.struct([("a b", pa.string())]), 'STRUCT("a b" TEXT)', "JSONB"),
+        (pa.dictionary(pa.int8(), pa.string()), "TEXT", "TEXT"),
+        (pa.large_binary(), "BLOB", "BYTEA"),
+    ],
+)
+def test_arrow_types_map_explicitly(arrow: pa.DataType, duckdb: str, postgres: str) -> None:
+    assert sql_type(arrow, "duckdb").sql("duckdb") == duckdb
+    assert sql_type(arrow, "postgres").sql("postgres") == postgres
+
+
+def test_widening_is_safe_only_one_way() -> None:
+    def f(a: str, b: str) -> bool:
+        return fits(build(a, "duckdb"), build(b, "duckdb"))
+
+    assert f("INT", "BIGINT") and not f("BIGINT", "INT")
+    assert f("DECIMAL(10, 2)", "DECIMAL(12, 3)") and not f("DECIMAL(12, 3)", "DECIMAL(10, 2)")
+    assert f("UINTEGER", "BIGINT") and not f("BIGINT", "UBIGINT")
+    assert not f("TIMESTAMP", "TIMESTAMPTZ") and not f("VARCHAR", "INT")
+
+
+def test_unsupported_arrow_types_name_the_column() -> None:
+    with pytest.raises(DataError, match="column 'u' has Arrow type"):
+        sql_type(pa.dense_union([pa.field("a", pa.int8())]), "postgres", "u")
+
+
+BASE = [{"id": 1, "name": "a", "qty": 1}]
+
+
+def ints(n: int) -> pa.Array:
+    return pa.array([n], pa.int32())
+
+
+def test_evolve_adds_columns_and_widens_types(warehouse: Warehouse) -> None:
+    w = warehouse
+    w.load("c", pa.table({"id": [1], "qty": ints(1)}), at=0)
+    result = w.load("c", pa.table({"id": [2], "qty": pa.array([2**40]), "extra": ["x"]}), at=1)
+    assert w.rows("c") == [
+        {"id": 1, "qty": 1, "extra": None},
+        {"id": 2, "qty": 2**40, "extra": "x"},
+    ]
+    assert result.notes == ["added column(s) to 'c': extra"]
+    w.load("c", pa.table({"id": [3]}), at=2)
+    assert {"id": 3, "qty": None, "extra": None} in w.rows("c")
+
+
+def test_evolve_refuses_a_type_it_cannot_widen(warehouse: Warehouse) -> None:
+    w = warehouse
+    w.load("c", BASE, at=0)
+    with pytest.raises(DataError) as info:
+        w.load("c", [{"id": 2, "name": "b", "qty": "many"}], at=1)
+    assert "schema contract 'evolve' refuses this batch" in str(info.value)
+    assert '~ column "qty" is BIGINT in the table, ' in str(info.value)
+    assert w.rows("c") == [{"id": 1, "name": "a", "qty": 1}]
+
+
+def test_freeze_fails_listing_every_difference(warehouse: Warehouse) -> None:
+    w = warehouse
+    w.load("f", BASE, at=0, schema_contract="freeze")
+    text = "TEXT"
+    with pytest.raises(DataError) as info:
+        w.load(
+            "f",
+            [{"id": 2, "qty": Decimal("1.5"), "note": "new"}],
+            at=1,
+            write="merge",
+            primary_key=["id"],
+            schema_contract="freeze",
+        )
+    assert str(info.value) == (
+        "table 'f': schema contract 'freeze' refuses this batch, which differs from the table:\n"
+        f'  + new column "note" {text}\n'
+        '  - missing column "name" (in the table, not in the batch)\n'
+        '  ~ column "qty" is BIGINT in the table, DECIMAL(2, 1) in the batch\n'
+        "hint: set schema_contract: evolve on this load to accept the change, or fix the source"
+    )
+    w.load("f", [{"id": 3, "name": "c", "qty": 3}], at=1, schema_contract="freeze")
+    assert [r["id"] for r in w.rows("f")] == [1, 3]
+
+
+def test_freeze_accepts_narrower_types_that_fit(warehouse: Warehouse) -> None:
+    warehouse.load("n", pa.table({"id": pa.array([1], pa.int64())}), at=0, schema_contract="freeze")
+    warehouse.load("n", pa.table({"id": ints(2)}), at=1, schema_contract="freeze")
+    assert warehouse.rows("n") == [{"id": 1}, {"id": 2}]
+
+
+def test_discard_columns_loads_known_columns_and_reports_the_rest(warehouse: Warehouse) -> None:
+    w = warehouse
+    w.load("d", BASE, at=0, schema_contract="discard_columns")
+    result = w.load(
+        "d",
+        [{"id": 2, "name": "b", "qty": 2, "secret": "x", "more": 1}],
+        at=1,
+        schema_contract="discard_columns",
+    )
+    assert result.notes == ["discarded column(s) not in table 'd': secret, more"]
+    assert w.rows("d") == [{"id": 1, "name": "a", "qty": 1}, {"id": 2, "name": "b", "qty": 2}]
+    with pytest.raises(DataError, match="schema contract 'discard_columns' refuses"):
+        w.load("d", [{"id": 3, "name": "c", "qty": "x"}], at=2, schema_contract="discard_columns")
+
+
+def test_replace_follows_the_contract_too(warehouse: Warehouse) -> None:
+    w = warehouse
+    w.load("r", BASE, at=0, write="replace", schema_contract="freeze")
+    with pytest.raises(DataError, match=r'\+ new column "x"'):
+        w.load("r", [{**BASE[0], "x": 1}], at=1, write="replace", schema_contract="freeze")
+    assert w.rows("r") == BASE
