@@ -40,6 +40,7 @@ format: $(VENV)/.installed-dev
 
 schema: $(VENV)/.installed-all
 	$(BIN)/dagwright schema -o dagwright.schema.json
+	$(BIN)/dagwright reference
 
 # Side-by-side benchmarks (1M and 5M rows; several minutes): writes benchmarks/results.md
 # and benchmarks/results.png. Smaller run: make bench BENCH_ARGS="--sizes 100000 --repeat 1"
