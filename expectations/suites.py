@@ -259,6 +259,16 @@ def spec_problems(spec: PipelineSpec) -> list[Problem]:
     key = _cache_key(items)
     if not problems and key is not None and _cache_file(key).exists():
         return []
+    try:
+        import expectations.gx_types  # noqa: F401
+    except ImportError as exc:
+        return problems + [
+            spec.problem(
+                found[0][2],
+                f"checks need Great Expectations ({exc.name} is missing): "
+                "pip install 'dagwright[checks]'",
+            )
+        ]
     for item, kind in items:
         problems += item_problems(item, kind)
     if not problems and key is not None:

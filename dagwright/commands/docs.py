@@ -1,8 +1,8 @@
 """``dagwright docs [PIPELINE]``: Great Expectations Data Docs (HTML) for recent runs.
 
 The check stages store each validation as a GE suite result in ``_dagwright.validations``;
-this command puts the newest runs' results into a local GE project under
-``.dagwright/gx`` and has GE render its Data Docs site there.
+this command puts the newest runs' results into a local GE project in
+``.dagwright/gx`` (rebuilt each time) and has GE render its Data Docs site there.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def handle(args: argparse.Namespace) -> int:
         raise DagwrightError(
             "no check results yet: run a pipeline whose spec has 'expect:' checks first"
         )
-    index = build_site(Path(args.project).resolve() / ".dagwright" / "gx", rows)
+    index = build_site(Path(args.project).resolve() / ".dagwright", rows)
     runs = len({r["run_id"] for r in rows})
     print(f"Data Docs for {len(rows)} validation(s) of {runs} run(s): {index}")
     return 0
@@ -71,7 +71,7 @@ def newest_runs(rows: list[dict], per_pipeline: int) -> list[dict]:
 
 
 def build_site(root: Path, rows: list[dict]) -> Path:
-    """Render ``rows`` (stored suite results) with GE into a fresh Data Docs site."""
+    """Render ``rows`` (stored suite results) with GE into a fresh site in ``root/gx``."""
     import json
     import shutil
 
@@ -85,9 +85,9 @@ def build_site(root: Path, rows: list[dict]) -> Path:
         ValidationResultIdentifier,
     )
 
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+    if (root / "gx").exists():
+        shutil.rmtree(root / "gx")
+    root.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(root))
     schema = ExpectationSuiteValidationResultSchema()
     for r in rows:

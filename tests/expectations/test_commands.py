@@ -90,7 +90,7 @@ def test_docs_builds_data_docs_for_recent_runs(orders_project: Project, capsys) 
     assert cli(orders_project, "docs", "orders") == 0
     out = capsys.readouterr().out
     assert "Data Docs for 3 validation(s) of 2 run(s)" in out
-    site = orders_project.root / ".dagwright" / "gx" / "gx" / "uncommitted" / "data_docs"
+    site = orders_project.root / ".dagwright" / "gx" / "uncommitted" / "data_docs"
     index = site / "local_site" / "index.html"
     assert str(index) in out and index.is_file()
     pages = {p.parts[-3]: p.read_text() for p in site.rglob("check_orders.html")}
