@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -86,6 +87,12 @@ def read_sql(sql: str | None, sql_file: str | None, project_root: Path) -> SqlSo
 
 def parse(sql: str, dialect: str) -> exp.Expression:
     """Parse one statement, raising ``SqlStepError`` with the line of a syntax error."""
+    return _parse_once(sql, dialect).copy()
+
+
+@lru_cache(maxsize=256)
+def _parse_once(sql: str, dialect: str) -> exp.Expression:
+    """Validation and the run each parse a step more than once; parse it once per process."""
     from dagwright.sql.dialects import check_dialect
 
     problem = check_dialect(dialect)
