@@ -309,7 +309,7 @@ class HttpExtractor(Extractor[HttpSourceConfig]):
                 client,
                 page,
                 next_url,
-                params if next_url == url else {},
+                params if next_url == url else None,
                 headers if same_origin else cfg.headers,
                 auth if same_origin else None,
             )
@@ -344,7 +344,7 @@ class HttpExtractor(Extractor[HttpSourceConfig]):
         client: httpx.Client,
         page: int,
         url: str,
-        params: dict[str, Any],
+        params: dict[str, Any] | None,
         headers: dict[str, str],
         auth: Any,
     ) -> httpx.Response:
@@ -488,7 +488,7 @@ def _where(response: httpx.Response) -> str:
     return f"{response.request.method} {_safe_url(str(response.url), {})}"
 
 
-def _safe_url(url: str, params: dict[str, Any]) -> str:
+def _safe_url(url: str, params: dict[str, Any] | None) -> str:
     from urllib.parse import urlencode
 
     from dagwright.connections import redact

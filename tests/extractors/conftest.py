@@ -55,3 +55,9 @@ def tables(project: Project) -> set[str]:
     if not project.warehouse.exists():
         return set()
     return {r[0] for r in project.query("select table_name from duckdb_tables()")}
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver on 127.0.0.1 (``localhost`` may resolve to an unbound ::1 first)."""
+    return ("127.0.0.1", 0)
