@@ -121,39 +121,10 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
             yield DuckDBSession(con)
 
     def stage(self, s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
-        import sqlglot.expressions as exp
-
-        from dagwright.sql.render import ident
-        from dagwright.staging import local_path
-
-        read = exp.Anonymous(
-            this="read_parquet",
-            expressions=[
-                exp.Placeholder(),
-                exp.EQ(this=exp.var("file_row_number"), expression=exp.true()),
-            ],
-        )
-        select = exp.select(
-            *[
-                exp.alias_(exp.Cast(this=exp.column(ident(n)), to=t.copy()), ident(n))
-                for n, t in cols.items()
-            ],
-            exp.alias_(exp.column("file_row_number"), ident(ROW)),
-        ).from_(read)
-        create = exp.Create(
-            this=stage.copy(),
-            kind="TABLE",
-            expression=select,
-            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-        )
-        s.run(create, [local_path(uri)])
+        stage_parquet(s, stage, uri, cols)
 
     def table_columns(self, s: Session, target: exp.Table) -> dict[str, exp.DataType] | None:
-        from loaders.typemap import build
-
-        schema = target.args.get("db")
-        rows = s.execute(COLUMNS, [schema.name if schema else None, target.name])
-        return {name: build(kind, DIALECT) for name, kind in rows} or None
+        return columns_of(s, target)
 
     def is_conflict(self, exc: BaseException) -> bool:
         import duckdb
@@ -192,3 +163,41 @@ class DuckDBSession(Session):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         cur = self.con.execute(sql, list(params) if params else [])
         return cur.fetchall() if cur.description else []
+
+
+def stage_parquet(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
+    """A temporary table of the Parquet file's rows, cast to ``cols``, numbered in file order."""
+    import sqlglot.expressions as exp
+
+    from dagwright.sql.render import ident
+    from dagwright.staging import local_path
+
+    read = exp.Anonymous(
+        this="read_parquet",
+        expressions=[
+            exp.Placeholder(),
+            exp.EQ(this=exp.var("file_row_number"), expression=exp.true()),
+        ],
+    )
+    select = exp.select(
+        *[
+            exp.alias_(exp.Cast(this=exp.column(ident(n)), to=t.copy()), ident(n))
+            for n, t in cols.items()
+        ],
+        exp.alias_(exp.column("file_row_number"), ident(ROW)),
+    ).from_(read)
+    create = exp.Create(
+        this=stage.copy(),
+        kind="TABLE",
+        expression=select,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+    )
+    s.run(create, [local_path(uri)])
+
+
+def columns_of(s: Session, target: exp.Table) -> dict[str, exp.DataType] | None:
+    from loaders.typemap import build
+
+    schema = target.args.get("db")
+    rows = s.execute(COLUMNS, [schema.name if schema else None, target.name])
+    return {name: build(kind, DIALECT) for name, kind in rows} or None

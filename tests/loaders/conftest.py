@@ -99,6 +99,8 @@ class Warehouse:
 def make_warehouse(kind: str, root: Path, request: pytest.FixtureRequest) -> Warehouse:
     if kind == "duckdb":
         return Warehouse(kind, root, {"loader": "duckdb", "path": str(root / "w.duckdb")})
+    if kind == "parquet":
+        return Warehouse(kind, root, {"loader": "parquet", "path": str(root / "lake")})
     server = request.getfixturevalue("postgres")
     name = f"wh_{uuid.uuid4().hex[:8]}"
     import os
@@ -122,6 +124,11 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
 @pytest.fixture
 def duck(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
     return make_warehouse("duckdb", tmp_path, request)
+
+
+@pytest.fixture
+def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
+    return make_warehouse("parquet", tmp_path, request)
 
 
 @pytest.fixture
