@@ -33,6 +33,10 @@ def chromium() -> str:
     """The browser's path; without one the test fails saying how to install it."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            pytest.fail("playwright is missing: pip install -e '.[dev]'", pytrace=False)
         return found
     if os.environ.get("DAGWRIGHT_SKIP_BROWSER") == "1":
         pytest.skip("DAGWRIGHT_SKIP_BROWSER=1: report not checked in a browser")
