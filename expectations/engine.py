@@ -152,6 +152,8 @@ def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcom
             continue
         (chunked if gx_types.is_chunkable(cls, item.type) else whole).append(i)
 
+    if data.rows <= chunk_rows:
+        whole, chunked = sorted(whole + chunked), []
     with _LOCK:
         if chunked:
             columns = _columns(items, chunked, data)
@@ -159,17 +161,10 @@ def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcom
                 i: [] for i in chunked
             }
             offset = 0
-            chunks = data.chunks(columns, chunk_rows) if data.rows else iter(())
-            first = True
-            for chunk in chunks:
+            for chunk in data.chunks(columns, chunk_rows):
                 for i, res in _run(items, built, chunked, chunk).items():
                     parts[i].append((offset, res))
                 offset += chunk.num_rows
-                first = False
-            if first:
-                empty = data.schema.empty_table().select(columns)
-                for i, res in _run(items, built, chunked, empty).items():
-                    parts[i].append((0, res))
             for i in chunked:
                 outcomes[i] = _merge(items[i], parts[i])
         if whole:
