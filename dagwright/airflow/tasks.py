@@ -156,6 +156,7 @@ def finish_run(spec_path: str) -> None:
             rec.status = "success"
             rec.rows_in, rec.rows_out = result.get("rows_in"), result.get("rows_out")
             rec.seconds, rec.checks = result.get("seconds"), result.get("checks") or ""
+            rec.sql = list(result.get("sql") or [])
         elif error is not None:
             rec.status, rec.error = "failed", error
             errors.append(error)
