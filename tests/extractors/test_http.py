@@ -156,8 +156,7 @@ def test_retries_honour_retry_after_and_rate_limit_spaces_requests(
     assert len(flaky_calls) == 4
     assert flaky_calls[1] - flaky_calls[0] >= 0.95  # Retry-After: 1 honoured
     assert len(slow_calls) == 6  # five pages and the empty one that ends it
-    gaps = [b - a for a, b in zip(slow_calls, slow_calls[1:], strict=False)]
-    assert min(gaps) >= 0.09  # at most 10 requests a second
+    assert slow_calls[-1] - slow_calls[0] >= 0.45  # 6 requests at most 10 a second
 
 
 def test_malformed_page_exhausted_retries_and_refused_token_fail_cleanly(
