@@ -167,7 +167,7 @@ def _quarantine_tables(loader: Loader) -> list[str]:
             ).fetchall()
     except Exception:  # noqa: BLE001 - no database yet, or none to list
         return []
-    return [f"{schema}.{name}" for schema, name in rows]
+    return [name if schema == "main" else f"{schema}.{name}" for schema, name in rows]
 
 
 def _lineage(plan: Plan, loader: Loader) -> tuple[Any, str | None]:

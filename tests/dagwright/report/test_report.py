@@ -152,3 +152,36 @@ def test_failed_run_report_shows_the_error_and_skipped_stages(example_project) -
     from html import escape
 
     assert escape(first_error) in page
+
+
+def test_report_counts_the_rows_a_run_quarantined(project) -> None:
+    from dagwright.report import write_report
+
+    project.write_spec(
+        "orders_q",
+        """
+        pipeline: orders_q
+        start_date: 2026-01-01
+        sources:
+          orders:
+            extractor: csv
+            path: data/shop/orders.csv
+            incremental: {cursor: ordered_at, use_interval: true}
+            expect:
+              - expect_column_values_to_be_in_set: {column: status, value_set: [paid, shipped]}
+                severity: quarantine
+        loads:
+          orders: {from: orders, write: append}
+        """,
+    )
+    plan = build_plan(load_spec(project.dags / "orders_q.yaml"))
+    outcome = run_pipeline(plan, Interval(parse_when("2026-01-01"), parse_when("2026-01-03")))
+    assert outcome.ok, outcome.record.error
+    run_id = outcome.record.run_id
+    ((held,),) = project.query(
+        'SELECT COUNT(*) FROM "orders__quarantine" WHERE _dagwright_run_id = ?', [run_id]
+    )
+    assert held > 0
+    page = write_report(project.root, run_id).read_text()
+    assert f"<td>orders__quarantine</td><td class='num'>{held:,}</td>" in page
+    assert f"id='rows-quarantined'>{held:,}<" in page
