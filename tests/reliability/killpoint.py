@@ -4,6 +4,7 @@ Used as ``python killpoint.py ARGS...`` (the arguments of ``dagwright``). Enviro
 
 - ``KILL_STATEMENT=N`` and ``KILL_WHEN=before|after``: SIGKILL this process just before
   (or just after) the N-th statement any connection runs on a database file;
+  with ``KILL_WORD=COMMIT``, the N-th statement starting with that word;
 - ``SLOW_STATEMENT=N`` and ``SLOW_SECONDS=S``: sleep S seconds before the N-th statement
   (a slow run, to hold the warehouse while another process starts);
 - ``STATEMENT_LOG=path``: append each statement's first word to ``path`` (to learn N and
@@ -25,8 +26,10 @@ import duckdb
 _real_connect = duckdb.connect
 _lock = threading.Lock()
 _count = 0
+_words = 0
 KILL_AT = int(os.environ.get("KILL_STATEMENT", "0"))
 KILL_AFTER = os.environ.get("KILL_WHEN", "before") == "after"
+KILL_WORD = os.environ.get("KILL_WORD", "").upper()
 LOG = os.environ.get("STATEMENT_LOG")
 SLOW_AT = int(os.environ.get("SLOW_STATEMENT", "0"))
 SLOW_SECONDS = float(os.environ.get("SLOW_SECONDS", "0"))
@@ -41,19 +44,23 @@ class _Counted:
         self._con = con
 
     def execute(self, sql: str, *args: object, **kwargs: object) -> object:
-        global _count
+        global _count, _words
+        word = (sql.split() or ["?"])[0].upper()
         with _lock:
             _count += 1
+            _words += word == KILL_WORD
             number = _count
+            target = _words if KILL_WORD else _count
+            kill = target == KILL_AT and (word == KILL_WORD or not KILL_WORD)
             if LOG:
                 with open(LOG, "a", encoding="utf-8") as log:
-                    log.write((sql.split() or ["?"])[0].upper() + "\n")
+                    log.write(word + "\n")
         if number == SLOW_AT:
             time.sleep(SLOW_SECONDS)
-        if number == KILL_AT and not KILL_AFTER:
+        if kill and not KILL_AFTER:
             _die()
         result = self._con.execute(sql, *args, **kwargs)
-        if number == KILL_AT and KILL_AFTER:
+        if kill and KILL_AFTER:
             _die()
         return result
 

@@ -155,7 +155,9 @@ class CrashProject:
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("KILL_STATEMENT", "STATEMENT_LOG")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KILL_", "SLOW_", "STATEMENT_"))
+    }
     env.update(
         {
             "PYTHONPATH": str(REPO),
