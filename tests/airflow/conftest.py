@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+SQLITE_ARGS = "tests.airflow.sqlite_settings.connect_args"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class AirflowHome:
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": SQLITE_ARGS,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": SQLITE_ARGS,
             "DAGWRIGHT_STAGING_CACHE": str(self.home / "staging-cache"),
             "PYTHONPATH": str(REPO),
             **extra,
