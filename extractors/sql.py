@@ -323,9 +323,20 @@ def _connectorx(
 
 
 def _rechunk(reader: Any, chunk: int) -> Iterator[pa.RecordBatch]:
+    """Batches of at most ``chunk`` rows; one empty batch when there are none (the schema)."""
+    empty = True
     for batch in reader:
         for start in range(0, batch.num_rows, chunk):
+            empty = False
             yield batch.slice(start, chunk)
+    if empty:
+        yield _empty_batch(reader.schema)
+
+
+def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
 
 
 def _sqlalchemy(
@@ -361,8 +372,49 @@ def _sqlalchemy(
                 else:
                     batch = _typed_batch(columns, schema)
                 yield batch
+            if schema is None:
+                yield _empty_batch(_declared_schema(db, query, names, dialect))
     finally:
         engine.dispose()
+
+
+def _declared_schema(db: Any, query: exp.Expression, names: list[str], dialect: str) -> pa.Schema:
+    """No rows, so no values to type: the table's declared column types, as rows would be."""
+    import datetime as dt
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import sqlalchemy
+    import sqlglot.expressions as exp
+
+    arrow = {
+        int: pa.int64(),
+        float: pa.float64(),
+        str: pa.string(),
+        bool: pa.bool_(),
+        bytes: pa.binary(),
+        dt.datetime: pa.timestamp("us"),
+        dt.date: pa.date32(),
+    }
+    declared: dict[str, pa.DataType] = {}
+    source = query.find(exp.Table) if isinstance(query, exp.Select) else None
+    if source is not None and not query.find(exp.Subquery):
+        try:
+            columns = sqlalchemy.inspect(db).get_columns(source.name, schema=source.db or None)
+        except Exception:  # noqa: BLE001 - no reflection: fall back to untyped columns
+            columns = []
+        for column in columns:
+            try:
+                kind = column["type"].python_type
+            except NotImplementedError:
+                continue
+            if kind is Decimal:
+                declared[column["name"]] = pa.decimal128(38, column["type"].scale or 10)
+            elif dialect == "sqlite" and kind in (dt.datetime, dt.date):
+                declared[column["name"]] = pa.string()
+            elif kind in arrow:
+                declared[column["name"]] = arrow[kind]
+    return pa.schema([(n, declared.get(n, pa.null())) for n in names])
 
 
 def _widen(array: pa.Array) -> pa.Array:

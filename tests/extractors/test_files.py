@@ -169,6 +169,10 @@ def test_incremental_runs_load_each_change_once(project: Project, run_spec) -> N
     ]
     assert watermark(project, "inc_files", "orders") == datetime(2026, 1, 3, 8)
 
+    unchanged = run_spec("inc_files", INCREMENTAL)
+    assert unchanged.ok, unchanged.record.error
+    assert extracted(unchanged, "orders") == 0
+
     # The warehouse now refuses null names: the next load fails, and nothing moves.
     con = duckdb.connect(str(project.warehouse))
     con.execute("alter table orders alter column name set not null")

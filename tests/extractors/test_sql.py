@@ -163,6 +163,11 @@ def test_incremental_three_runs_load_each_change_once(
     ]
     assert watermark(project, "inc_sql", "customers") == db.watermark_at(8)
 
+    unchanged = run_spec("inc_sql", spec)
+    assert unchanged.ok, unchanged.record.error
+    assert extracted(unchanged, "customers") == 0
+    assert watermark(project, "inc_sql", "customers") == db.watermark_at(8)
+
     # The warehouse refuses null names from now on: the load fails and the watermark stays.
     con = duckdb.connect(str(project.warehouse))
     con.execute("alter table customers alter column name set not null")
