@@ -216,22 +216,19 @@ def test_sqlite_file_path_and_data_interval(project: Project, run_spec) -> None:
     assert project.query("select id from events order by id") == [(4,), (5,), (6,), (7,)]
 
 
-def test_missing_sqlite_file_is_an_error_not_a_new_database(project: Project) -> None:
-    project.write_spec(
+def test_missing_sqlite_file_is_an_error_not_a_new_database(project: Project, run_spec) -> None:
+    outcome = run_spec(
         "lite_missing",
         """
-        pipeline: lite_missing
-        start_date: 2026-01-01
         sources:
           events: {extractor: sqlite, path: data/nope.sqlite, table: events}
         loads:
           events: {from: events}
         """,
     )
-    result = project.cli("run", "lite_missing")
-    assert result.returncode == 1
-    assert "source 'events': SQLite database file" in result.stdout
-    assert "nope.sqlite' does not exist" in result.stdout
+    assert not outcome.ok
+    assert "source 'events': SQLite database file" in outcome.record.error
+    assert "nope.sqlite' does not exist" in outcome.record.error
     assert not (project.root / "data" / "nope.sqlite").exists()
 
 
@@ -292,7 +289,10 @@ def test_undefined_connection_names_the_environment_variable(project: Project, r
 
 
 def test_spec_rejects_a_source_without_table_or_query(project: Project) -> None:
-    project.write_spec(
+    from dagwright.errors import SpecError
+    from dagwright.spec.load import load_spec
+
+    path = project.write_spec(
         "pg_shape",
         """
         pipeline: pg_shape
@@ -303,10 +303,10 @@ def test_spec_rejects_a_source_without_table_or_query(project: Project) -> None:
           orders: {from: orders}
         """,
     )
-    result = project.cli("validate")
-    assert result.returncode == 1
-    assert "pg_shape.yaml:4" in result.stderr + result.stdout
-    assert "give exactly one of table or query" in result.stderr + result.stdout
+    with pytest.raises(SpecError) as caught:
+        load_spec(path, project.root)
+    assert "pg_shape.yaml:4" in str(caught.value)
+    assert "give exactly one of table or query" in str(caught.value)
 
 
 def test_lookback_lowers_the_bound_and_values_are_bound_not_formatted(tmp_path: Path) -> None:
