@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -91,8 +92,10 @@ _SECONDS = {
 def _elapsed(self: Generator, e: exp.TimestampDiff) -> str:
     """TIMESTAMP_DIFF (BigQuery), TIMESTAMPDIFF (MySQL): whole units elapsed, not boundaries."""
     unit = e.text("unit").upper() or "DAY"
+    if unit.endswith("S") and unit[:-1] in _SECONDS:
+        unit = unit[:-1]
     if unit not in _SECONDS:
-        self.unsupported(f"TIMESTAMPDIFF in {unit} units (whole {unit.lower()}s elapsed)")
+        self.unsupported(f"TIMESTAMPDIFF in {unit} units (whole {unit.lower()} units elapsed)")
         return self.function_fallback_sql(e)
     seconds = exp.Extract(
         this=exp.var("epoch"), expression=exp.Sub(this=e.this, expression=e.expression)
@@ -113,6 +116,54 @@ def _string_agg_pg(self: Postgres.Generator, e: exp.GroupConcat) -> str:
 _PG_GROUP_CONCAT = Postgres.Generator.TRANSFORMS[exp.GroupConcat]
 
 
+def _ends_with_pg(self: Postgres.Generator, e: exp.EndsWith) -> str:
+    suffix = e.expression
+    tail = exp.func("RIGHT", e.this, exp.func("LENGTH", suffix.copy()))
+    return self.sql(exp.Paren(this=exp.EQ(this=tail, expression=suffix)))
+
+
+def _name_pg(pattern: str, abbreviated: str) -> Callable[[Postgres.Generator, exp.Func], str]:
+    """MONTHNAME/DAYNAME (Snowflake: 'Jan', 'Mon'): TO_CHAR with the same English names."""
+
+    def generate(self: Postgres.Generator, e: exp.Func) -> str:
+        fmt = abbreviated if e.args.get("abbreviated") is not False else pattern
+        return self.func("TO_CHAR", e.this, exp.Literal.string(fmt))
+
+    return generate
+
+
+def _regexp_extract_pg(self: Postgres.Generator, e: exp.RegexpExtract) -> str:
+    """REGEXP_EXTRACT(s, re): the first group if the pattern has one, else the match; so does
+    PostgreSQL's SUBSTRING(s FROM re). Positions, occurrences and groups have no equivalent."""
+    group = e.args.get("group")
+    if group is not None and not (isinstance(group, exp.Literal) and group.name == "1"):
+        self.unsupported("REGEXP_EXTRACT of a group other than the first")
+    for arg in ("position", "occurrence", "parameters"):
+        if e.args.get(arg) is not None:
+            self.unsupported(f"REGEXP_EXTRACT with {arg}")
+    return f"SUBSTRING({self.sql(e, 'this')} FROM {self.sql(e, 'expression')})"
+
+
+def _datetime_trunc_pg(self: Postgres.Generator, e: exp.DatetimeTrunc) -> str:
+    unit = e.text("unit").upper()
+    if unit.startswith("WEEK") or unit.startswith("ISO"):
+        self.unsupported(f"DATETIME_TRUNC to {unit}: week starts differ")
+    return self.func("DATE_TRUNC", exp.Literal.string(unit), e.this)
+
+
+def _stuff_pg(self: Postgres.Generator, e: exp.Stuff) -> str:
+    """STUFF (T-SQL), INSERT (Snowflake): OVERLAY(s PLACING x FROM start FOR length)."""
+    return (
+        f"OVERLAY({self.sql(e, 'this')} PLACING {self.sql(e, 'expression')} "
+        f"FROM {self.sql(e, 'start')} FOR {self.sql(e, 'length')})"
+    )
+
+
+def _int(value: exp.Expression) -> exp.Expression:
+    """PostgreSQL's EXTRACT gives NUMERIC, which MAKE_DATE does not take."""
+    return value if isinstance(value, exp.Literal) else exp.cast(value, exp.DType.INT)
+
+
 def _median_double(self: DuckDB.Generator, e: exp.Median) -> str:
     """DuckDB's MEDIAN keeps a DECIMAL's scale (17.875 becomes 17.87); the sources do not."""
     return self.func("MEDIAN", exp.cast(e.this, exp.DType.DOUBLE))
@@ -129,6 +180,16 @@ class DagwrightPostgres(Postgres):
             exp.Chr: _char_pg,
             exp.TimestampDiff: _elapsed,
             exp.GroupConcat: _string_agg_pg,
+            exp.EndsWith: _ends_with_pg,
+            exp.Monthname: _name_pg("FMMonth", "Mon"),
+            exp.Dayname: _name_pg("FMDay", "Dy"),
+            exp.RegexpExtract: _regexp_extract_pg,
+            exp.ByteLength: lambda self, e: self.func("OCTET_LENGTH", e.this),
+            exp.DatetimeTrunc: _datetime_trunc_pg,
+            exp.Stuff: _stuff_pg,
+            exp.DateFromParts: lambda self, e: self.func(
+                "MAKE_DATE", *(_int(e.args[k]) for k in ("year", "month", "day"))
+            ),
         }
 
         def star_sql(self, expression: exp.Star) -> str:
@@ -149,6 +210,8 @@ class DagwrightDuckDB(DuckDB):
             **DuckDB.Generator.TRANSFORMS,
             exp.TimestampDiff: _elapsed,
             exp.Median: _median_double,
+            # DuckDB's OCTET_LENGTH takes BLOBs only; STRLEN counts a string's bytes.
+            exp.ByteLength: lambda self, e: self.func("STRLEN", e.this),
         }
 
 
@@ -169,6 +232,25 @@ def normalize(tree: exp.Expression, dialect: str) -> exp.Expression:
                 size = node.expressions[0].name if node.expressions else "53"
                 if not size.isdigit() or int(size) > 24:
                     node.replace(exp.DataType.build("DOUBLE"))
+    if source in ("tsql", "mysql"):
+        # CHOOSE(i, a, b, ...) (T-SQL) and ELT(i, a, b, ...) (MySQL): the i-th value, else NULL.
+        for node in list(tree.find_all(exp.Anonymous, exp.Elt)):
+            if isinstance(node, exp.Elt):
+                index, values = node.this, list(node.expressions)
+            elif node.name.upper() == "CHOOSE" and len(node.expressions) >= 2:
+                index, *values = node.expressions
+            else:
+                continue
+            if values:
+                node.replace(
+                    exp.Case(
+                        this=index.copy(),
+                        ifs=[
+                            exp.If(this=exp.Literal.number(i), true=v.copy())
+                            for i, v in enumerate(values, 1)
+                        ],
+                    )
+                )
     for group in tree.find_all(exp.Group):
         for kind, cls in (("rollup", exp.Rollup), ("cube", exp.Cube)):
             marks = group.args.get(kind) or []

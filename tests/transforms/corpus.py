@@ -446,6 +446,53 @@ CASES = [
         """
         select customer_id, contains(email, 'example') as is_example from customers""",
     ),
+    # --- the framework's own rules, proven on data ---------------------------------------
+    Case(
+        "own_rules_snowflake",
+        "snowflake",
+        """
+        select customer_id, endswith(email, '.com') as dot_com, insert(name, 1, 3, 'X') as masked
+        from customers""",
+    ),
+    Case(
+        "own_rules_names",
+        "snowflake",
+        """
+        select order_id, monthname(ordered_at) as mon, dayname(ordered_at) as dow from orders""",
+    ),
+    Case(
+        "own_rules_bigquery",
+        "bigquery",
+        """
+        SELECT customer_id, REGEXP_EXTRACT(email, r'@([a-z]+)') AS host, BYTE_LENGTH(name) AS bytes
+        FROM customers""",
+    ),
+    Case(
+        "own_rules_bigquery_time",
+        "bigquery",
+        """
+        SELECT order_id, DATETIME_TRUNC(ordered_at, DAY) AS day,
+               TIMESTAMP_DIFF(shipped_at, ordered_at, HOUR) AS hours_elapsed,
+               TIMESTAMP_DIFF(shipped_at, ordered_at, MINUTE) AS minutes_elapsed
+        FROM orders""",
+    ),
+    Case(
+        "own_rules_tsql",
+        "tsql",
+        """
+        SELECT order_id, STUFF(status, 2, 3, '*') AS stuffed,
+               DATEFROMPARTS(2026, MONTH(ordered_at), 1) AS month_start,
+               CHOOSE(order_id % 3 + 1, 'a', 'b', 'c') AS bucket
+        FROM orders""",
+    ),
+    Case(
+        "own_rules_mysql",
+        "mysql",
+        """
+        SELECT order_id, ELT(order_id % 4 + 1, 'w', 'x', 'y') AS pick,
+               TIMESTAMPDIFF(HOUR, ordered_at, shipped_at) AS hours
+        FROM orders""",
+    ),
     # --- casts --------------------------------------------------------------------------
     Case(
         "snowflake_casts",
