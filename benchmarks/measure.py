@@ -181,6 +181,7 @@ def machine() -> dict[str, str]:
             versions.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{dist} (not installed)")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return {
         "cpu": cpu,
         "cores": str(os.cpu_count()),
@@ -188,4 +189,5 @@ def machine() -> dict[str, str]:
         "os": f"{platform.system()} {platform.release()}",
         "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
         "libraries": ", ".join(versions),
+        "load average when the report was written (1, 5, 15 min)": load,
     }

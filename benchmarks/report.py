@@ -53,22 +53,23 @@ def table(results: list[Measurement]) -> list[str]:
             f"### {job}",
             "",
             "| rows | contender | wall s (median) | CPU s | peak RSS MiB | rows/s "
-            "| wall vs ref | RSS vs ref | notes |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+            "| wall vs ref | CPU vs ref | RSS vs ref | notes |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for m in rows:
             name = f"**{m.contender}** (reference)" if m.reference else m.contender
             if not m.ok:
-                lines.append(f"| {_fmt_size(m)} | {name} | {m.status} | | | | | | |")
+                lines.append(f"| {_fmt_size(m)} | {name} | {m.status} | | | | | | | |")
                 continue
             ref = reference_of(results, m)
             wall_ratio = f"{m.wall / ref.wall:.2f}x" if ref and ref.wall else "-"
             rss_ratio = f"{m.rss_mib / ref.rss_mib:.2f}x" if ref and ref.rss_mib else "-"
+            cpu_ratio = f"{m.cpu / ref.cpu:.2f}x" if ref and ref.cpu else "-"
             rate = f"{m.rows_per_s():,.0f}" if m.job != STARTUP else "-"
             notes = "; ".join(x for x in (_phases(m), m.note) if x)
             lines.append(
                 f"| {_fmt_size(m)} | {name} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mib:.0f} "
-                f"| {rate} | {wall_ratio} | {rss_ratio} | {notes} |"
+                f"| {rate} | {wall_ratio} | {cpu_ratio} | {rss_ratio} | {notes} |"
             )
         lines.append("")
     return lines

@@ -26,12 +26,16 @@ CHECKS = [
 ]
 
 
+NL = "\n"
+
+
 def _q(value: object) -> str:
     """A YAML scalar (JSON is valid YAML), so paths and SQL need no hand escaping."""
     return json.dumps(value)
 
 
 def job_a(name: str, orders: Path, customers: Path, checks: bool = False) -> str:
+    """Job A as a spec; the SQL carries the name, so no two specs share a SQL text."""
     expect = f"\n    expect: {_q(CHECKS)}" if checks else ""
     return f"""\
 pipeline: {name}
@@ -46,9 +50,9 @@ sources:
     path: {_q(str(customers))}
 transforms:
   fct:
-    sql: {_q(FCT_SQL)}
+    sql: {_q(f"-- {name}{NL}{FCT_SQL}")}
   daily:
-    sql: {_q(DAILY_SQL)}
+    sql: {_q(f"-- {name}{NL}{DAILY_SQL}")}
 loads:
   fct_orders: {{from: fct, write: replace}}
   agg_daily_orders: {{from: daily, write: replace}}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks import data, jobs, report
@@ -50,12 +53,17 @@ def main(argv: list[str] | None = None) -> int:
         workdir=workdir, sizes=sizes, repeat=repeat, quick=args.quick, startup_specs=startup_specs
     )
     started = time.perf_counter()
+    ctx.log(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     try:
         run(ctx, selected)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.perf_counter() - started
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(
+        json.dumps([asdict(m) for m in ctx.results], indent=1), encoding="utf-8"
+    )
     text = report.markdown(ctx.results, machine(), args, elapsed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
