@@ -78,3 +78,30 @@ def test_pushdown_rejected_by_postgres_names_the_step(tmp_path: Path, pg_destina
     assert "transform 'broken'" in error and "postgres rejects the translated SQL" in error
     assert "no_such_column" in error
     assert not list(tmp_path.rglob("transform_broken.parquet"))
+
+
+def test_pushdown_translation_is_checked_for_the_destination_dialect(tmp_path: Path) -> None:
+    from dagwright.errors import SpecError
+
+    spec = make_project(
+        tmp_path,
+        """
+        transforms:
+          p50:
+            dialect: snowflake
+            pushdown: true
+            sql: |
+              select status,
+                     approx_percentile(amount, 0.5) as p50 from fct_orders group by status
+        destination: {loader: postgres, connection: nowhere}
+        loads:
+          fct_orders: {from: orders}
+          agg: {from: p50}
+        """,
+    )
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec)
+    assert str(caught.value).startswith(
+        f"{spec}:13:14: transform 'p50': function APPROX_PERCENTILE"
+    )
+    assert "no faithful postgres translation" in str(caught.value)
