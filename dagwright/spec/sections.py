@@ -13,6 +13,25 @@ WriteDisposition = Literal["append", "replace", "merge", "delete_insert", "scd2"
 SchemaContract = Literal["evolve", "freeze", "discard_columns"]
 
 
+OPS = ("select", "rename", "cast", "filter", "derive", "deduplicate", "join")
+
+
+class Deduplicate(SpecModel):
+    keys: list[str] = Field(min_length=1, description="Columns identifying a row.")
+    order_by: list[str] = Field(
+        default_factory=list, description="Sort before choosing (prefix '-' for descending)."
+    )
+    keep: Literal["first", "last"] = Field(default="last", description="Which row per key stays.")
+
+
+class Join(SpecModel):
+    with_: Name = Field(alias="with", description="The input to join.")
+    keys: list[str] | str = Field(
+        description="Key column(s) present in both (not 'on': YAML reads that as true)."
+    )
+    how: Literal["inner", "left", "right", "full", "semi", "anti"] = "inner"
+
+
 class Op(SpecModel):
     """One declarative Polars operation; exactly one key is set."""
 
@@ -42,25 +61,6 @@ class Op(SpecModel):
     @property
     def kind(self) -> str:
         return next(k for k in OPS if getattr(self, k) is not None)
-
-
-OPS = ("select", "rename", "cast", "filter", "derive", "deduplicate", "join")
-
-
-class Deduplicate(SpecModel):
-    keys: list[str] = Field(min_length=1, description="Columns identifying a row.")
-    order_by: list[str] = Field(
-        default_factory=list, description="Sort before choosing (prefix '-' for descending)."
-    )
-    keep: Literal["first", "last"] = Field(default="last", description="Which row per key stays.")
-
-
-class Join(SpecModel):
-    with_: Name = Field(alias="with", description="The input to join.")
-    keys: list[str] | str = Field(
-        description="Key column(s) present in both (not 'on': YAML reads that as true)."
-    )
-    how: Literal["inner", "left", "right", "full", "semi", "anti"] = "inner"
 
 
 class TransformTest(SpecModel):
