@@ -328,6 +328,9 @@ def sql_location(
     if head[:1] in ("|", ">"):
         first = next((t for t in lines[vline:] if t.strip()), "")
         indent = len(first) - len(first.lstrip())
+        if head[:1] == ">":
+            # A folded block joins its lines: only the block's start can be named.
+            return spec.doc.path, vline + 1, indent + 1
         return spec.doc.path, vline + line, indent + (column or 1)
     offset = 1 if head[:1] in ("'", '"') else 0
     return spec.doc.path, vline + line - 1, (vcol + offset + (column or 1) - 1 if line == 1 else 1)
