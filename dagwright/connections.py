@@ -155,7 +155,7 @@ def _from_fields(name: str, data: dict[str, Any]) -> Connection:
     port = data.get("port")
     return Connection(
         name=name,
-        scheme=str(scheme).replace("_", "-") if scheme != "postgres" else "postgresql",
+        scheme="postgresql" if scheme == "postgres" else str(scheme),
         host=data.get("host") or None,
         port=int(port) if port else None,
         login=data.get("login") or None,

@@ -224,18 +224,21 @@ class FileExtractor(Extractor[FileSourceConfig]):
                     )
 
     def _open(self, path: str) -> Any:
-        if self.remote:
-            return self._filesystem().open(path, "rt", encoding="utf-8", newline="")
-        return open(path, encoding="utf-8", newline="")  # noqa: SIM115
+        """A text handle on ``path``, local or remote, decompressing .gz/.bz2/... on the way."""
+        import fsspec
+
+        return fsspec.open(path, "rt", compression="infer", encoding="utf-8", newline="").open()
 
     def _first_record(self, path: str) -> list[str] | None:
+        """The header row as Python's csv module reads it; None when it cannot tell."""
         import csv
 
-        with self._open(path) as handle:
-            reader = csv.reader(
-                handle, delimiter=self._csv_options()["sep"], quotechar=self.config.quote
-            )
-            return next(reader, None)
+        try:
+            with self._open(path) as handle:
+                sep = self._csv_options()["sep"]
+                return next(csv.reader(handle, delimiter=sep, quotechar=self.config.quote), None)
+        except (OSError, ValueError, csv.Error):
+            return None
 
     def _ragged_row(self, path: str) -> DataError | None:
         """The first row of ``path`` whose field count differs from the header's."""

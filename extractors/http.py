@@ -96,7 +96,6 @@ class HttpSourceConfig(SourceConfig):
         default=None,
         description="Connection name giving the base URL and credentials (DAGWRIGHT_CONN_<NAME>).",
     )
-    method: Literal["GET", "POST"] = "GET"
     params: dict[str, Scalar] = Field(default_factory=dict, description="Query parameters.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra (non-secret) headers.")
     auth: Auth | None = None
@@ -356,9 +355,7 @@ class HttpExtractor(Extractor[HttpSourceConfig]):
             self._throttle()
             delay: float | None = None
             try:
-                response = client.request(
-                    self.config.method, url, params=params, headers=headers, auth=auth
-                )
+                response = client.get(url, params=params, headers=headers, auth=auth)
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
