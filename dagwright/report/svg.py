@@ -21,6 +21,7 @@ STATUS_FILLS = {
     "pending": "#f9fafb",
 }
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 214, 54, 56, 16, 16
+WAYPOINT = "\x00"
 
 
 def layers(stages: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
@@ -39,8 +40,11 @@ def layers(stages: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
 
 def graph(stages: list[StageRecord], edges: list[tuple[str, str]]) -> str:
     by_id = {s.stage: s for s in stages}
+    edges = [(u, d) for u, d in edges if u in by_id and d in by_id]
     layer = layers(list(by_id), edges)
-    columns = _order(by_id, layer, edges)
+    chains, placed = _chains(edges, layer)
+    links = [link for c in chains for link in zip(c, c[1:], strict=False)]
+    columns = _order(list(placed), placed, links)
     pos: dict[str, tuple[int, int]] = {}
     for col, ids in columns.items():
         for row, sid in enumerate(ids):
@@ -55,15 +59,10 @@ def graph(stages: list[StageRecord], edges: list[tuple[str, str]]) -> str:
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="#9ca3af"/></marker></defs>',
     ]
-    for up, down in edges:
-        if up not in pos or down not in pos:
-            continue
-        (x1, y1), (x2, y2) = pos[up], pos[down]
-        sx, sy, ex, ey = x1 + NODE_W, y1 + NODE_H // 2, x2, y2 + NODE_H // 2
-        mid = (sx + ex) // 2
+    for chain in chains:
         parts.append(
-            f'<path d="M{sx},{sy} C{mid},{sy} {mid},{ey} {ex - 2},{ey}" fill="none" '
-            f'stroke="#9ca3af" stroke-width="1.5" marker-end="url(#arrow)"/>'
+            f'<path d="{_route(chain, pos)}" fill="none" stroke="#9ca3af" '
+            f'stroke-width="1.5" marker-end="url(#arrow)"/>'
         )
     for sid, stage in by_id.items():
         x, y = pos[sid]
@@ -71,7 +70,8 @@ def graph(stages: list[StageRecord], edges: list[tuple[str, str]]) -> str:
         fill = STATUS_FILLS.get(stage.status, "#ffffff")
         rows = "" if stage.rows_out is None else f"{stage.rows_out:,} rows"
         secs = "" if stage.seconds is None else f"{stage.seconds:.2f}s"
-        detail = "  ·  ".join(x for x in (stage.status, rows, secs) if x)
+        status = "" if stage.status == "success" else stage.status
+        detail = "  ·  ".join(x for x in (status, rows, secs) if x)
         parts.append(
             f'<g class="node" data-stage="{escape(sid)}"><title>{escape(sid)} '
             f"({escape(stage.kind)}): {escape(detail)}</title>"
@@ -87,12 +87,49 @@ def graph(stages: list[StageRecord], edges: list[tuple[str, str]]) -> str:
     return "".join(parts)
 
 
+def _chains(
+    edges: list[tuple[str, str]], layer: dict[str, int]
+) -> tuple[list[list[str]], dict[str, int]]:
+    """Each edge as a chain of nodes, with a hidden waypoint in every column it crosses.
+
+    Waypoints take a slot in their column, so a long edge runs between the stages there
+    instead of through them. Returns the chains and the column of every node.
+    """
+    placed = dict(layer)
+    chains = []
+    for i, (up, down) in enumerate(edges):
+        chain = [up]
+        for col in range(layer[up] + 1, layer[down]):
+            waypoint = f"{WAYPOINT}{i}:{col}"
+            placed[waypoint] = col
+            chain.append(waypoint)
+        chains.append([*chain, down])
+    return chains, placed
+
+
+def _route(chain: list[str], pos: dict[str, tuple[int, int]]) -> str:
+    """An SVG path along a chain: curves between columns, straight through waypoints."""
+    x, y = pos[chain[0]]
+    cx, cy = x + NODE_W, y + NODE_H // 2
+    path = [f"M{cx},{cy}"]
+    for node in chain[1:]:
+        nx, ny = pos[node]
+        ex, ey = nx if node.startswith(WAYPOINT) else nx - 2, ny + NODE_H // 2
+        mid = (cx + ex) // 2
+        path.append(f"C{mid},{cy} {mid},{ey} {ex},{ey}")
+        cx, cy = ex, ey
+        if node.startswith(WAYPOINT):
+            cx = nx + NODE_W
+            path.append(f"L{cx},{cy}")
+    return " ".join(path)
+
+
 def _order(
-    by_id: dict[str, StageRecord], layer: dict[str, int], edges: list[tuple[str, str]]
+    ids: list[str], layer: dict[str, int], edges: list[tuple[str, str]]
 ) -> dict[int, list[str]]:
-    """Stages per column, each column sorted by where its upstream stages sit (fewer crossings)."""
+    """Nodes per column, each column sorted by where its upstream nodes sit (fewer crossings)."""
     columns: dict[int, list[str]] = {}
-    for sid in by_id:
+    for sid in ids:
         columns.setdefault(layer[sid], []).append(sid)
     row: dict[str, float] = {}
     for col in sorted(columns):
