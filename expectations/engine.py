@@ -14,7 +14,7 @@ import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -140,7 +140,8 @@ def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcom
         )
         if problems:
             raise SpecError([item.problem(p) for p in problems])
-        built[i] = cls(**item.kwargs, meta={"dagwright_index": i, "severity": item.severity})
+        kwargs = _adapt_bounds(item.kwargs, data.schema)
+        built[i] = cls(**kwargs, meta={"dagwright_index": i, "severity": item.severity})
         missing = [c for c in gx_types.columns_of(item.kwargs) or [] if c not in names]
         if missing:
             outcomes[i] = Outcome(
@@ -174,6 +175,34 @@ def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcom
     for i, expectation in built.items():
         outcomes[i].config = expectation.configuration
     return [outcomes[i] for i in range(len(items))]
+
+
+def _adapt_bounds(kwargs: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
+    """Bounds written as YAML dates compare with timestamp columns (as midnight, in the
+    column's time zone); pandas refuses to compare a timestamp with a date."""
+    column = kwargs.get("column")
+    if not isinstance(column, str) or column not in schema.names:
+        return kwargs
+    kind = schema.field(column).type
+    if not pa.types.is_timestamp(kind):
+        return kwargs
+    adapted = dict(kwargs)
+    for key in ("min_value", "max_value"):
+        value = adapted.get(key)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime.combine(value, datetime.min.time())
+        if isinstance(value, datetime):
+            if kind.tz and value.tzinfo is None:
+                from zoneinfo import ZoneInfo
+
+                value = value.replace(tzinfo=ZoneInfo(kind.tz) if kind.tz != "UTC" else UTC)
+            elif not kind.tz and value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            adapted[key] = value
+    return adapted
 
 
 def _columns(items: list[CheckItem], which: list[int], data: Data) -> list[str]:

@@ -96,3 +96,27 @@ def test_invalid_arguments_at_run_time_are_spec_errors() -> None:
 
     with pytest.raises(SpecError, match="missing required argument 'column'"):
         validate([item("expect_column_values_to_be_unique")], Data(ROWS), chunk_rows=3)
+
+
+def test_date_bounds_compare_with_timestamp_columns() -> None:
+    """YAML reads ``2026-01-01`` as a date; pandas refuses to compare it with timestamps."""
+    from datetime import UTC, date, datetime
+
+    from expectations.engine import Data, validate
+
+    stamps = [datetime(2026, 1, 5), datetime(2025, 12, 31, 23)]
+    table = pa.table(
+        {
+            "naive": pa.array(stamps, pa.timestamp("us")),
+            "aware": pa.array([s.replace(tzinfo=UTC) for s in stamps], pa.timestamp("us", "UTC")),
+        }
+    )
+    checks = [
+        item("expect_column_values_to_be_between", "error", column=c, min_value=date(2026, 1, 1))
+        for c in ("naive", "aware")
+    ]
+    outcomes = validate(checks, Data(table), chunk_rows=10)
+    assert [(o.success, o.unexpected_count, o.error) for o in outcomes] == [
+        (False, 1, None),
+        (False, 1, None),
+    ]
