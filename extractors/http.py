@@ -108,6 +108,11 @@ class HttpSourceConfig(SourceConfig):
     retry: Retry = Field(default_factory=Retry)
     rate_limit: float | None = Field(default=None, gt=0, description="Most requests per second.")
     timeout: float = Field(default=30.0, gt=0, description="Seconds per request.")
+    columns: dict[str, str] | None = Field(
+        default=None,
+        description="Column types as SQL type names, e.g. {id: BIGINT, at: TIMESTAMPTZ}; also "
+        "the schema of a run that finds no records (so merge loads of an empty run work).",
+    )
     since_param: str | None = Field(
         default=None,
         description="incremental: parameter receiving the lower bound (the watermark, or the "
@@ -135,7 +140,8 @@ class HttpExtractor(Extractor[HttpSourceConfig]):
                 return
             con = duckdb.connect()
             try:
-                yield from _read_ndjson(con, ndjson).to_arrow_reader(batch_size=50_000)  # type: ignore[attr-defined]
+                rel = self._relation(con, ndjson)
+                yield from rel.to_arrow_reader(batch_size=50_000)  # type: ignore[attr-defined]
             finally:
                 con.close()
 
@@ -149,12 +155,12 @@ class HttpExtractor(Extractor[HttpSourceConfig]):
         ndjson = target + ".records.ndjson"
         try:
             rows = self._fetch_all(ndjson)
-            if rows == 0:
+            if rows == 0 and not self.config.columns:
                 pq.write_table(self.empty_schema().empty_table(), target)
             else:
                 con = duckdb.connect()
                 try:
-                    _read_ndjson(con, ndjson).write_parquet(target)
+                    self._relation(con, ndjson if rows else None).write_parquet(target)
                 except duckdb.Error as exc:
                     raise DataError(f"source {self.name!r}: {str(exc).splitlines()[0]}") from None
                 finally:
@@ -163,6 +169,31 @@ class HttpExtractor(Extractor[HttpSourceConfig]):
             if os.path.exists(ndjson):
                 os.remove(ndjson)
         return ExtractResult(rows=rows, new_watermark=self.new_watermark)
+
+    def _relation(self, con: Any, ndjson: str | None) -> Any:
+        """The records with the ``columns`` hints applied; hinted columns only when none came."""
+        import duckdb
+
+        hints = self.config.columns or {}
+        if ndjson is None:
+            rel, have = con.sql("SELECT 1").limit(0), []
+        else:
+            rel = _read_ndjson(con, ndjson)
+            have = rel.columns
+        if not hints:
+            return rel
+        typed = [
+            duckdb.ColumnExpression(c).cast(duckdb.sqltype(hints[c])).alias(c)
+            if c in hints
+            else duckdb.ColumnExpression(c)
+            for c in have
+        ]
+        typed += [
+            duckdb.ConstantExpression(None).cast(duckdb.sqltype(t)).alias(c)
+            for c, t in hints.items()
+            if c not in have
+        ]
+        return rel.project(*typed)
 
     def empty_schema(self) -> pa.Schema:
         import pyarrow as pa

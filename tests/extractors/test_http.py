@@ -235,6 +235,7 @@ def test_incremental_three_runs_load_each_change_once(
             url: {httpserver.url_for("/changes")}
             since_param: updated_since
             incremental: {{cursor: updated_at}}
+            columns: {{id: BIGINT, name: VARCHAR, updated_at: VARCHAR, note: VARCHAR}}
         loads:
           people: {{from: people, write: merge, primary_key: [id]}}
         """
@@ -255,11 +256,17 @@ def test_incremental_three_runs_load_each_change_once(
     assert third.ok, third.record.error
     assert extracted(third, "people") == 1
 
-    assert seen_since == [None, "2026-01-01T11:00:00Z", "2026-01-02T10:00:00Z"]
-    assert project.query("select id, name from people order by id") == [
-        (1, "a"),
-        (2, "b2"),
-        (3, "c"),
-        (4, "d"),
+    unchanged = run_spec("http_inc", spec)
+    assert unchanged.ok, unchanged.record.error
+    assert extracted(unchanged, "people") == 0
+
+    assert seen_since == [None, "2026-01-01T11:00:00Z", "2026-01-02T10:00:00Z"] + [
+        "2026-01-03T08:00:00Z"
+    ]
+    assert project.query("select id, name, note from people order by id") == [
+        (1, "a", None),
+        (2, "b2", None),
+        (3, "c", None),
+        (4, "d", None),
     ]
     assert watermark(project, "http_inc", "people") == "2026-01-03T08:00:00Z"
