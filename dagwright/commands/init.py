@@ -54,18 +54,20 @@ def dagwright_requirement(source: str | None) -> str:
 
 
 def _installed_from() -> str | None:
-    """The local folder this dagwright was installed from (pip's direct_url.json), if any."""
-    import json
-    from importlib.metadata import PackageNotFoundError, distribution
+    """The local folder this dagwright was installed from (pip's direct_url.json), if any.
 
-    try:
-        text = distribution("dagwright").read_text("direct_url.json")
-    except PackageNotFoundError:
-        return None
-    if not text:
-        return None
-    url = json.loads(text).get("url", "")
-    return url if url.startswith("file://") else None
+    A source checkout also holds a ``dagwright.egg-info`` without it, so every copy of
+    the metadata is looked at.
+    """
+    import json
+    from importlib.metadata import distributions
+
+    for dist in distributions(name="dagwright"):
+        text = dist.read_text("direct_url.json")
+        if text:
+            url = json.loads(text).get("url", "")
+            return url if url.startswith("file://") else None
+    return None
 
 
 def create_project(folder: Path, requirement: str) -> list[Path]:

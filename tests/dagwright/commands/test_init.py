@@ -82,3 +82,14 @@ def test_new_project_make_test_and_make_demo_pass(new_project: Path) -> None:
     finally:
         con.close()
     assert days == [(7,)]
+
+
+def test_by_default_the_project_installs_dagwright_from_where_this_one_came_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dagwright.commands.init import dagwright_requirement
+
+    monkeypatch.delenv("DAGWRIGHT_SOURCE", raising=False)
+    # This checkout is installed with pip install -e . (make test, .ci/run).
+    assert dagwright_requirement(None) == f"dagwright[checks] @ {REPO.as_uri()}"
+    assert dagwright_requirement("dagwright==0.1.0") == "dagwright[checks]==0.1.0"
