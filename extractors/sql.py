@@ -173,6 +173,11 @@ class SqlExtractor(Extractor[SqlSourceConfig]):
                 raise ConfigError(
                     f"source {self.name!r}: the query does not parse: {exc}"
                 ) from None
+            if not isinstance(inner, exp.Query):
+                raise ConfigError(
+                    f"source {self.name!r}: query must be a SELECT (a source only reads), "
+                    f"got {inner.key.upper()}"
+                )
             if not bounds:
                 return inner  # type: ignore[return-value]
             query = exp.select(exp.Star()).from_(inner.subquery("_dagwright_src"))

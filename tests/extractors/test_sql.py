@@ -331,3 +331,14 @@ def test_lookback_lowers_the_bound_and_values_are_bound_not_formatted(tmp_path: 
         'SELECT "id", "we""ird" FROM "public"."orders; drop table x" WHERE "updated_at" > $1'
     )
     assert params == (datetime(2026, 1, 2, 9, tzinfo=UTC),)
+
+
+def test_a_query_source_only_reads(tmp_path: Path) -> None:
+    from dagwright.context import RunContext
+    from dagwright.errors import ConfigError
+    from extractors.sql import SqlExtractor, SqlSourceConfig
+
+    config = SqlSourceConfig(extractor="sql", connection="db", query="delete from orders")
+    extractor = SqlExtractor("orders", config, RunContext("r", "p", tmp_path, str(tmp_path)))
+    with pytest.raises(ConfigError, match="query must be a SELECT .* got DELETE"):
+        extractor.select("postgres", {})
