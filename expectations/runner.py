@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ META_COLUMNS = (
 )
 
 log = logging.getLogger("dagwright.checks")
+_STORE_LOCK = threading.Lock()
+"""Check stages on parallel threads would race to create the same side tables."""
 
 REPLAY: dict[str, dict[str, pa.Table]] = {}
 """run id -> check stage id -> quarantined rows to validate again with the fresh input."""
@@ -77,7 +80,8 @@ def run_stage_checks(
         )
     now = datetime.now(UTC)
     quarantined = _quarantined_rows(outcomes)
-    _store_results(executor, stage, outcomes, quarantined, now)
+    with _STORE_LOCK:
+        _store_results(executor, stage, outcomes, quarantined, now)
     blocking = [o for o in outcomes if not o.success and o.item.severity == "error"]
     if blocking:
         raise DataError(_blocking_message(stage, kind, blocking, ctx.run_id))
@@ -88,7 +92,8 @@ def run_stage_checks(
         summary += f", {warned} warned"
     result = StageResult(stage=stage.id, staged=staged, rows_in=data.rows, rows_out=data.rows)
     if quarantined and staged is not None:
-        result.staged = _split(executor, stage, staged, quarantined, now)
+        with _STORE_LOCK:
+            result.staged = _split(executor, stage, staged, quarantined, now)
         result.rows_out = result.staged.rows
         summary += f", {len(quarantined):,} rows quarantined"
     result.checks = summary
