@@ -1,0 +1,170 @@
+"""``dagwright backfill PIPELINE --start D --end D``: run a range of intervals, skip done ones."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "backfill",
+        help="run every schedule interval in a date range (locally, or via Airflow)",
+        description=(
+            "Split [--start, --end) into the pipeline's schedule intervals and run those not "
+            "loaded yet (the interval ledger in the destination says which are)."
+        ),
+    )
+    p.add_argument("pipeline", metavar="PIPELINE", help="pipeline name or spec file")
+    p.add_argument("--start", metavar="D", required=True, help="range start (YYYY-MM-DD[THH:MM])")
+    p.add_argument("--end", metavar="D", required=True, help="range end, exclusive")
+    p.add_argument(
+        "--reprocess",
+        choices=["none", "failed", "all"],
+        default="none",
+        help="none: only missing intervals (default); failed: also failed ones; all: every one",
+    )
+    p.add_argument("--parallel", type=int, default=1, metavar="N", help="intervals at once")
+    p.add_argument("--dry-run", action="store_true", help="show what would run, run nothing")
+    p.add_argument(
+        "--via",
+        choices=["local", "airflow"],
+        default="local",
+        help="airflow: hand the range to `airflow backfill create` (AIRFLOW_HOME must be set)",
+    )
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from dagwright.backfill import backfill_intervals, interval_statuses, to_run
+    from dagwright.errors import DagwrightError
+    from dagwright.executor import make_loader
+    from dagwright.intervals import parse_when
+    from dagwright.plan import build_plan
+    from dagwright.project import find_pipeline
+
+    if args.parallel < 1:
+        raise DagwrightError("--parallel must be 1 or more")
+    plan = build_plan(find_pipeline(args.project, args.pipeline))
+    intervals = backfill_intervals(plan, parse_when(args.start), parse_when(args.end))
+    console = Console(highlight=False)
+    if args.via == "airflow":
+        return _via_airflow(plan.pipeline, intervals, args, console)
+    loader = make_loader(plan)
+    try:
+        statuses = interval_statuses(plan, loader, intervals)
+    finally:
+        loader.close()
+    pending = to_run(statuses, args.reprocess)
+    if args.dry_run:
+        console.print(_plan_table(plan.pipeline, statuses, set(pending)))
+        console.print(f"{len(pending)} of {len(intervals)} intervals would run (dry run)")
+        return 0
+    skipped = len(intervals) - len(pending)
+    if not pending:
+        failed = sum(1 for s in statuses if s.state == "failed")
+        if failed:
+            console.print(
+                f"nothing to do: {len(intervals) - failed} loaded, {failed} failed "
+                "(run failed intervals again with --reprocess failed)"
+            )
+        else:
+            console.print(
+                f"nothing to do: all {len(intervals)} intervals of {plan.pipeline} are loaded "
+                "(use --reprocess all to run them again)"
+            )
+        return 0
+    from dagwright.backfill import locks_whole_runs
+
+    if args.parallel > 1 and locks_whole_runs(plan):
+        console.print(
+            f"note: {plan.spec.model.destination.loader} takes one writer at a time, "
+            "so intervals run one after another"
+        )
+    results = _run(plan, pending, args.parallel, console)
+    console.print(_result_table(plan.pipeline, results))
+    failed = [r for r in results if r.outcome == "failed"]
+    loaded = len(results) - len(failed)
+    console.print(
+        f"{loaded} interval(s) loaded, {len(failed)} failed, {skipped} already loaded and skipped"
+    )
+    return 1 if failed else 0
+
+
+def _run(plan, pending, parallel, console):  # noqa: ANN001, ANN202 - typed in backfill.py
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from dagwright.backfill import run_backfill
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task(f"backfilling {plan.pipeline}", total=len(pending))
+        return run_backfill(plan, pending, parallel, lambda _: progress.advance(bar))
+
+
+def _when(value) -> str:  # noqa: ANN001
+    return f"{value:%Y-%m-%d %H:%M}"
+
+
+def _plan_table(pipeline, statuses, pending):  # noqa: ANN001, ANN202
+    from rich.table import Table
+
+    table = Table("interval", "state", "action", title=f"backfill plan for {pipeline}")
+    for s in statuses:
+        action = "run" if s.interval in pending else "skip"
+        table.add_row(f"{_when(s.interval.start)} .. {_when(s.interval.end)}", s.state, action)
+    return table
+
+
+def _result_table(pipeline, results):  # noqa: ANN001, ANN202
+    from rich.table import Table
+
+    style = {"loaded": "green", "failed": "red", "skipped": "yellow"}
+    table = Table("interval", "result", "rows loaded", "seconds", "run id", "error")
+    table.title = f"backfill of {pipeline}"
+    for r in results:
+        table.add_row(
+            f"{_when(r.interval.start)} .. {_when(r.interval.end)}",
+            f"[{style[r.outcome]}]{r.outcome}[/]",
+            "" if r.rows is None else f"{r.rows:,}",
+            "" if r.seconds is None else f"{r.seconds:.1f}",
+            r.run_id or "",
+            (r.error or "").splitlines()[0][:200] if r.error else "",
+        )
+    return table
+
+
+def _via_airflow(pipeline, intervals, args, console) -> int:  # noqa: ANN001
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from dagwright.backfill import airflow_backfill_command
+    from dagwright.errors import ConfigError
+
+    command = airflow_backfill_command(
+        pipeline, intervals, args.reprocess, args.parallel, args.dry_run
+    )
+    executable = shutil.which("airflow") or shutil.which(
+        "airflow", path=os.path.dirname(sys.executable)
+    )
+    if executable is None:
+        raise ConfigError("the airflow command is not installed: pip install 'dagwright[airflow]'")
+    console.print(f"{len(intervals)} interval(s) handed to Airflow: {' '.join(command)}")
+    proc = subprocess.run([executable, *command[1:]], capture_output=True, text=True)
+    output = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0:
+        last = [line for line in output.splitlines() if line.strip()][-5:]
+        raise ConfigError(
+            f"airflow backfill create failed (exit {proc.returncode}):\n"
+            + "\n".join(last)
+            + "\nhint: is AIRFLOW_HOME set, the metadata database migrated and the DAG parsed?"
+        )
+    console.print(output.splitlines()[-1] if output else "backfill created")
+    console.print(
+        f"Airflow's scheduler runs them; follow with `dagwright status {pipeline}` "
+        "or in the Airflow UI (Backfills)"
+    )
+    return 0
