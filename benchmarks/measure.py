@@ -40,6 +40,11 @@ class Measurement:
     """'ok', 'not available: <reason>' or 'failed: <reason>'."""
     note: str = ""
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Measurement:
+        samples = [Sample(**s) for s in data.pop("samples", [])]
+        return cls(**data, samples=samples)
+
     @property
     def ok(self) -> bool:
         return self.status == "ok" and bool(self.samples)

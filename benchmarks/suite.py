@@ -34,6 +34,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=HERE / "results.md", help="markdown report")
     p.add_argument("--chart", type=Path, default=HERE / "results.png", help="PNG chart")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    p.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="JSON",
+        help="only rewrite the report and chart from a previous run's results.json",
+    )
     return p.parse_args(argv)
 
 
@@ -48,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown job(s): {', '.join(sorted(unknown))}; choose from {', '.join(ALL_JOBS)}")
         return 2
+    if args.from_json:
+        results = [Measurement.from_dict(d) for d in json.loads(args.from_json.read_text())]
+        return write_report(results, args, 0.0)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dagwright-bench-"))
     ctx = jobs.Context(
         workdir=workdir, sizes=sizes, repeat=repeat, quick=args.quick, startup_specs=startup_specs
@@ -64,14 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     args.out.with_suffix(".json").write_text(
         json.dumps([asdict(m) for m in ctx.results], indent=1), encoding="utf-8"
     )
-    text = report.markdown(ctx.results, machine(), args, elapsed)
+    return write_report(ctx.results, args, elapsed)
+
+
+def write_report(results: list[Measurement], args: argparse.Namespace, elapsed: float) -> int:
+    text = report.markdown(results, machine(), args, elapsed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     if not args.no_chart:
-        problem = report.chart(ctx.results, args.chart)
+        problem = report.chart(results, args.chart)
         print(problem or f"wrote {args.chart}")
-    failed = [m for m in ctx.results if m.status.startswith("failed")]
+    failed = [m for m in results if m.status.startswith("failed")]
     for m in failed:
         print(f"FAILED {m.job} | {m.size:,} | {m.contender}: {m.status}")
     return 1 if failed else 0
