@@ -42,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
         tables = list(spec.model.loads)
     for table in tables:
         load = spec.model.loads.get(table)
-        rows = table_lineage(spec, table)
+        rows = table_lineage(spec, table) or _from_warehouse(spec, table)
         print(f"{table}  (from {load.from_ if load else '?'})")
         if not rows:
             print("  columns are not named by the spec (SELECT * or a Polars step);")
@@ -50,3 +50,28 @@ def handle(args: argparse.Namespace) -> int:
         for column, sources in rows:
             print(f"  {column} <- {', '.join(sources) if sources else '(no source column)'}")
     return 0
+
+
+def _from_warehouse(spec, table: str) -> list[tuple[str, list[str]]]:  # noqa: ANN001
+    """Columns the spec cannot name (``*``, Polars): those of the loaded table, if it exists."""
+    from dagwright.errors import DagwrightError
+    from dagwright.executor import make_loader
+    from dagwright.lineage import column_lineage
+    from dagwright.plan import build_plan
+
+    loader = make_loader(build_plan(spec))
+    try:
+        names = loader.read_table(table).column_names
+    except (DagwrightError, Exception):  # noqa: BLE001 - not loaded yet: nothing to list
+        return []
+    finally:
+        loader.close()
+    rows = []
+    for column in names:
+        if column.startswith("_dagwright_"):
+            continue
+        node = column_lineage(spec, table, column)
+        while node.children and not node.sources():
+            node = node.children[-1]
+        rows.append((column, node.sources() or [f"({node.detail})"]))
+    return rows

@@ -77,3 +77,28 @@ def test_lineage_command(tmp_path: Path) -> None:
     missing = run_cli("lineage", "p", "fct_order.gross", cwd=tmp_path)
     assert missing.returncode == 1
     assert "loads no table 'fct_order' (did you mean 'fct_orders'?)" in missing.stderr
+
+
+def test_table_fed_by_a_polars_step_lists_the_loaded_columns(tmp_path: Path) -> None:
+    from dagwright.plan import build_plan
+    from dagwright.runner import run_pipeline
+    from tests.transforms.test_ops import STEPS
+
+    spec = make_project(
+        tmp_path,
+        """
+        transforms:
+          top:
+            polars: transforms.steps:biggest_order
+            inputs: [orders, customers]
+        loads:
+          fct_top: {from: top, write: replace}
+        """,
+        {"transforms/steps.py": STEPS},
+    )
+    before = run_cli("lineage", "p", "fct_top", cwd=tmp_path)
+    assert "columns are not named by the spec" in before.stdout
+    assert run_pipeline(build_plan(load_spec(spec))).ok
+    after = run_cli("lineage", "p", "fct_top", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    assert "  segment <- (polars transforms.steps:biggest_order: opaque to lineage" in after.stdout
