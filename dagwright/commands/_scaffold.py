@@ -276,8 +276,9 @@ dagwright.schema.json    the JSON Schema of specs; editors complete and check da
    in, then `dagwright validate` and `dagwright plan orders_api`.
 4. **Test the transforms.** Give a transform `tests:` (input rows, expected rows) and run
    `dagwright test` or `make test`.
-5. **Backfill.** Rerun any range from the command line, for example all of January:
-   `dagwright run {pipeline} --start 2026-01-01 --end 2026-02-01`. Rerunning an interval
+5. **Backfill.** Run every day of January that is not loaded yet:
+   `dagwright backfill {pipeline} --start 2026-01-01 --end 2026-02-01` (`--dry-run` shows
+   the intervals first; `--reprocess all` reruns loaded ones too). Rerunning an interval
    replaces its rows: loads are atomic per table, and never duplicate.
 6. **Schedule it.** Point Airflow's `dags_folder` at `dags/` (with dagwright installed
    beside Airflow: `pip install 'dagwright[airflow]'`). `dags/dagwright_dags.py` turns
