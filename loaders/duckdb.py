@@ -103,7 +103,7 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
         """
         key = str(self.path.absolute())
         if key in _HELD:
-            yield True
+            yield False  # another run of this process holds it: not exclusive
             return
         with self.connect() as con:
             _HELD[key] = con
