@@ -58,12 +58,16 @@ def find_run(
     else:
         specs, _ = load_specs(discover([dags_dir(project)]))
     if not specs:
-        raise DagwrightError(f"no valid pipeline specs in {dags_dir(project)}")
+        raise DagwrightError(
+            f"no valid pipeline specs in {dags_dir(project)} (dagwright validate lists problems)"
+        )
     found: list[tuple[Plan, Loader, RunRecord]] = []
+    opened: list[Loader] = []
     seen: set[str] = set()
     for spec in specs:
         plan = build_plan(spec)
         loader = make_loader(plan)
+        opened.append(loader)
         key = repr(spec.model.destination)
         if key in seen:
             continue
@@ -85,6 +89,9 @@ def find_run(
         raise DagwrightError(f"run id prefix {run_id!r} is ambiguous: {ids}")
     found.sort(key=lambda f: f[2].started_at, reverse=True)
     plan, loader, run = found[0]
+    for other in opened:
+        if other is not loader:
+            other.close()
     if plan.pipeline != run.pipeline:
         specs_by_name = {s.name: s for s in specs}
         if run.pipeline in specs_by_name:
