@@ -54,13 +54,13 @@ def customers_for(rows: int) -> int:
 
 def generate(folder: Path, rows: int) -> dict[str, Path]:
     """``orders.csv`` (``rows`` rows) and ``customers.csv`` in ``folder``; reused if present."""
-    import duckdb
-
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"orders": folder / "orders.csv", "customers": folder / "customers.csv"}
     marker = folder / f".complete-{rows}"
     if marker.exists() and all(p.exists() for p in paths.values()):
         return paths
+    import duckdb
+
     params = {"rows": rows, "customers": customers_for(rows)}
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
@@ -75,6 +75,23 @@ def generate(folder: Path, rows: int) -> dict[str, Path]:
         con.close()
     marker.write_text("ok")
     return paths
+
+
+def generate_in_child(folder: Path, rows: int) -> dict[str, Path]:
+    """``generate`` in a child process.
+
+    DuckDB keeps the memory it used; a big parent would then lend its RSS to every
+    contender it forks (Linux carries the parent's high-water mark into the child's
+    ``ru_maxrss``), so the suite's own process stays small.
+    """
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.data", str(folder), str(rows)], cwd=repo, check=True
+    )
+    return generate(folder, rows)
 
 
 def _sql_path(path: Path) -> str:
@@ -151,3 +168,9 @@ def _copy_rows(cur, orders_csv: Path, start: int, stop: int | None) -> int:  # n
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as f:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+
+
+if __name__ == "__main__":
+    import sys
+
+    generate(Path(sys.argv[1]), int(sys.argv[2]))

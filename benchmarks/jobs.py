@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,14 +72,21 @@ def fresh(path: Path) -> Path:
     return path
 
 
-def count(warehouse: Path, table: str) -> int:
-    import duckdb
+COUNT_SCRIPT = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("SELECT count(*) FROM " + sys.argv[2]).fetchall()[0][0])
+"""
 
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608 - our own constant table names
-    finally:
-        con.close()
+
+def count(warehouse: Path, table: str) -> int:
+    """Rows of ``table`` (one of our constant names), read in a child to keep this process small."""
+    proc = subprocess.run(
+        [PY, "-c", COUNT_SCRIPT, str(warehouse), table], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "?")
+    return int(proc.stdout.strip())
 
 
 def expect_rows(warehouse: Path, table: str, expected: int) -> Callable[[], str | None]:

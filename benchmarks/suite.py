@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from dataclasses import asdict
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = jobs.Context(
         workdir=workdir, sizes=sizes, repeat=repeat, quick=args.quick, startup_specs=startup_specs
     )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop servers on the way out
     started = time.perf_counter()
     ctx.log(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     try:
@@ -69,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ctx.log(f"the suite's own peak RSS: {own:.0f} MiB (a floor for every child's peak RSS)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(
         json.dumps([asdict(m) for m in ctx.results], indent=1), encoding="utf-8"
@@ -94,7 +100,7 @@ def run(ctx: jobs.Context, selected: set[str]) -> None:
     generated: dict[int, dict[str, Path]] = {}
     for size in ctx.sizes:
         ctx.log(f"generating {size:,} orders")
-        generated[size] = data.generate(ctx.workdir / "data" / str(size), size)
+        generated[size] = data.generate_in_child(ctx.workdir / "data" / str(size), size)
         if "A" in selected or "C" in selected:
             jobs.job_a(ctx, size, generated[size])
         if "C" in selected:
