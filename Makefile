@@ -26,6 +26,7 @@ demo: $(VENV)/.installed-all
 	$(BIN)/dagwright sample-data
 	$(BIN)/dagwright validate
 	$(BIN)/dagwright run shop_daily --start 2026-01-01 --end 2026-02-01
+	$(BIN)/dagwright report
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
