@@ -37,7 +37,7 @@ COLUMNS = """SELECT a.attname, format_type(a.atttypid, a.atttypmod)
     WHERE n.nspname = COALESCE(CAST(? AS TEXT), current_schema()) AND c.relname = ?
       AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
     ORDER BY a.attnum"""
-LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, TRUE)"
+LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, FALSE)"
 XACT_LOCK = "SELECT pg_advisory_xact_lock(?)"
 SESSION_LOCK = "SELECT pg_advisory_lock(?)"
 SESSION_UNLOCK = "SELECT pg_advisory_unlock(?)"
@@ -127,6 +127,11 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
     def lock(self, s: Session, pipeline: str, table_name: str) -> None:
         s.execute(XACT_LOCK_SQL, [lock_key(pipeline, table_name)])
 
+    def create_schema(self, s: Session, schema: exp.Identifier) -> None:
+        """Concurrent ``CREATE SCHEMA IF NOT EXISTS`` can collide: one at a time."""
+        s.execute(XACT_LOCK_SQL, [lock_key("schema", schema.name)])
+        super().create_schema(s, schema)
+
     @contextmanager
     def run_lock(self, pipeline: str) -> Iterator[bool]:
         """Hold a session advisory lock on the pipeline for the whole run."""
@@ -137,7 +142,7 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
             except Exception as exc:
                 raise DagwrightError(
                     f"pipeline {pipeline!r} is being run by another process "
-                    f"(waited {self.config.lock_timeout:.0f}s for it): {exc}"
+                    f"(waited {self.config.lock_timeout:g}s for it): {exc}"
                 ) from None
             try:
                 yield True
@@ -191,7 +196,7 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
         if isinstance(exc, psycopg.errors.LockNotAvailable):
             return DagwrightError(
                 f"another load of the same table held its lock for more than "
-                f"{self.config.lock_timeout:.0f}s ({self.describe()}); hint: retry later "
+                f"{self.config.lock_timeout:g}s ({self.describe()}); hint: retry later "
                 "or raise lock_timeout"
             )
         if isinstance(exc, psycopg.DataError | psycopg.IntegrityError):

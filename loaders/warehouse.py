@@ -255,6 +255,9 @@ class SQLLoader(Loader[ConfigT]):
     def lock(self, s: Session, pipeline: str, table_name: str) -> None:
         """Serialise loads of one table (inside the load's transaction)."""
 
+    def create_schema(self, s: Session, schema: exp.Identifier) -> None:
+        s.execute(render(CREATE_SCHEMA, self.dialect, schema=schema))
+
     def is_conflict(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a transaction conflict worth retrying."""
         return False
@@ -339,7 +342,7 @@ class SQLLoader(Loader[ConfigT]):
                 rows = int(s.scalar(render(COUNT, self.dialect, stage=stage)))
                 crash_point("apply:start")
                 if target.args.get("db"):
-                    s.execute(render(CREATE_SCHEMA, self.dialect, schema=target.args["db"]))
+                    self.create_schema(s, target.args["db"])
                 cols = self._contract(s, table_name, load, target, batch, notes)
                 key = [state.pipeline, table_name, state.interval_start, state.interval_end]
                 previous = [r[0] for r in s.execute(self._sql(PREVIOUS_LOADS), key)]
@@ -729,7 +732,7 @@ class SQLLoader(Loader[ConfigT]):
                 s.execute(render(DROP_STAGE, self.dialect, stage=stage))
                 self.stage(s, stage, path, batch)
                 if target.args.get("db"):
-                    s.execute(render(CREATE_SCHEMA, self.dialect, schema=target.args["db"]))
+                    self.create_schema(s, target.args["db"])
                 have = self.table_columns(s, target)
                 if have is None:
                     s.execute(s.sql(create_table(target, batch)))
