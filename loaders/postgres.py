@@ -39,8 +39,6 @@ COLUMNS = """SELECT a.attname, format_type(a.atttypid, a.atttypmod)
     ORDER BY a.attnum"""
 LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, FALSE)"
 XACT_LOCK = "SELECT pg_advisory_xact_lock(?)"
-SESSION_LOCK = "SELECT pg_advisory_lock(?)"
-SESSION_UNLOCK = "SELECT pg_advisory_unlock(?)"
 
 
 class PostgresConfig(DestinationConfig):
@@ -131,23 +129,6 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
         """Concurrent ``CREATE SCHEMA IF NOT EXISTS`` can collide: one at a time."""
         s.execute(XACT_LOCK_SQL, [lock_key("schema", schema.name)])
         super().create_schema(s, schema)
-
-    @contextmanager
-    def run_lock(self, pipeline: str) -> Iterator[bool]:
-        """Hold a session advisory lock on the pipeline for the whole run."""
-        key = lock_key("run", pipeline)
-        with self.session() as s:
-            try:
-                s.execute(SESSION_LOCK_SQL, [key])
-            except Exception as exc:
-                raise DagwrightError(
-                    f"pipeline {pipeline!r} is being run by another process "
-                    f"(waited {self.config.lock_timeout:g}s for it): {exc}"
-                ) from None
-            try:
-                yield True
-            finally:
-                s.execute(SESSION_UNLOCK_SQL, [key])
 
     def stage(self, s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
         import pyarrow.parquet as pq
@@ -335,5 +316,3 @@ def _render(template: str) -> str:
 COLUMNS_SQL = _render(COLUMNS)
 LOCK_TIMEOUT_SQL = _render(LOCK_TIMEOUT)
 XACT_LOCK_SQL = _render(XACT_LOCK)
-SESSION_LOCK_SQL = _render(SESSION_LOCK)
-SESSION_UNLOCK_SQL = _render(SESSION_UNLOCK)
