@@ -207,20 +207,52 @@ def already_loaded(plan: Plan, loader: Loader, interval: Interval | None) -> dic
 
     Such a source reads only rows past its watermark, so loading the interval again (after
     a crash between two loads, or a second run) would replace its rows with nothing new.
+    Without an interval, the tables an abandoned run committed since the last success
+    count as loaded: reading them again from the lowest watermark would append twice.
     """
     sources = watermark_driven(plan)
-    if interval is None or not sources:
+    if not sources:
         return {}
+    rows = loader.loaded_intervals(plan.pipeline)
+    if interval is None:
+        rows = _committed_by_abandoned_runs(plan, loader, rows)
+    else:
+        rows = [
+            r
+            for r in rows
+            if r["interval_start"] == interval.start and r["interval_end"] == interval.end
+        ]
     extracts = {stage_id("extract", name) for name in sources}
     done: dict[str, str] = {}
-    for row in loader.loaded_intervals(plan.pipeline):
-        if row["interval_start"] != interval.start or row["interval_end"] != interval.end:
-            continue
+    for row in rows:
         table = row["table_name"]
         load_id = stage_id("load", table)
         if load_id in plan.stages and extracts & set(plan.upstream_extracts(load_id)):
             done[table] = row["run_id"]
     return done
+
+
+def _committed_by_abandoned_runs(
+    plan: Plan, loader: Loader, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each table's latest interval-less ledger row, if an abandoned run since the last
+    successful one wrote it."""
+    runs = loader.recent_runs(plan.pipeline, 1000)
+    successes = [r.started_at for r in runs if r.status == "success"]
+    since = max(successes) if successes else None
+    abandoned = {
+        r.run_id
+        for r in runs
+        if r.status == "abandoned" and (since is None or r.started_at > since)
+    }
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["interval_start"] is not None:
+            continue
+        seen = latest.get(row["table_name"])
+        if seen is None or row["loaded_at"] > seen["loaded_at"]:
+            latest[row["table_name"]] = row
+    return [row for row in latest.values() if row["run_id"] in abandoned]
 
 
 def starting_watermarks(plan: Plan, loader: Loader) -> dict[str, Any]:
@@ -254,7 +286,7 @@ def _skip(
     loaded_by: list[str],
 ) -> RunOutcome:
     note = (
-        f"interval already loaded by run {', '.join(loaded_by)}: nothing to do "
+        f"already loaded by run {', '.join(loaded_by)}: nothing to do "
         f"(sources {', '.join(watermark_driven(plan))} continue from their watermark "
         "in the next interval)"
     )

@@ -49,6 +49,25 @@ loads:
   d_append: {from: daily, write: append}
   d_delete_insert: {from: daily, write: delete_insert, interval_column: day}
 """
+UNSCHEDULED = """\
+pipeline: crashy
+start_date: 2026-01-01
+sources:
+  events:
+    extractor: csv
+    path: data/events.csv
+    columns: {id: BIGINT, ts: TIMESTAMP, k: INTEGER, amount: BIGINT}
+    incremental: {cursor: ts}
+transforms:
+  enriched:
+    sql: select id, ts, k, amount, amount * 2 as doubled from events
+loads:
+  t_append: {from: enriched, write: append}
+  t_replace: {from: enriched, write: replace}
+  t_merge: {from: enriched, write: merge, primary_key: [id]}
+  t_delete_insert: {from: enriched, write: delete_insert, merge_key: [id]}
+"""
+"""The same loads without a schedule: runs have no data interval."""
 TABLES = ["t_append", "t_replace", "t_merge", "t_delete_insert", "d_append", "d_delete_insert"]
 DAY1 = ("2026-01-01", "2026-01-02")
 DAY2 = ("2026-01-02", "2026-01-03")
@@ -74,26 +93,32 @@ def write_events(path: Path, rows_per_day: int, days: int) -> None:
 @dataclass
 class CrashProject:
     root: Path
+    tables: tuple[str, ...] = tuple(TABLES)
 
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
 
     @classmethod
-    def create(cls, root: Path, events: Path, lock_timeout: float = 60) -> CrashProject:
+    def create(
+        cls, root: Path, events: Path, lock_timeout: float = 60, spec: str = SPEC
+    ) -> CrashProject:
         (root / "dags").mkdir(parents=True, exist_ok=True)
         (root / "dags" / "crashy.yaml").write_text(
-            SPEC.replace("{lock_timeout}", str(lock_timeout)), encoding="utf-8"
+            spec.replace("{lock_timeout}", str(lock_timeout)), encoding="utf-8"
         )
         (root / "data").mkdir(exist_ok=True)
         shutil.copy(events, root / "data" / "events.csv")
-        return cls(root)
+        tables = TABLES if spec == SPEC else [t for t in TABLES if f"  {t}:" in spec]
+        return cls(root, tuple(tables))
 
-    def command(self, interval: tuple[str, str]) -> list[str]:
+    def command(self, interval: tuple[str, str] | None) -> list[str]:
+        if interval is None:
+            return ["run", "crashy"]
         return ["run", "crashy", "--start", interval[0], "--end", interval[1]]
 
     def popen(
-        self, interval: tuple[str, str], env: dict[str, str] | None = None
+        self, interval: tuple[str, str] | None, env: dict[str, str] | None = None
     ) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, str(KILLPOINT), *self.command(interval)],
@@ -105,7 +130,7 @@ class CrashProject:
         )
 
     def run(
-        self, interval: tuple[str, str], env: dict[str, str] | None = None
+        self, interval: tuple[str, str] | None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, str(KILLPOINT), *self.command(interval)],
@@ -123,7 +148,7 @@ class CrashProject:
         con = duckdb.connect(str(self.warehouse), read_only=True)
         try:
             tables = {}
-            for name in TABLES:
+            for name in self.tables:
                 cols = [
                     r[0]
                     for r in con.execute(f'DESCRIBE "{name}"').fetchall()

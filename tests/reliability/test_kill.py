@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.support import DAY1, DAY2, CrashProject, write_events
+from tests.reliability.support import DAY1, DAY2, UNSCHEDULED, CrashProject, write_events
 
 TRIALS = int(os.environ.get("DAGWRIGHT_KILL_POINTS", "10"))
 SEED = int(os.environ.get("DAGWRIGHT_KILL_SEED", "20261128"))
@@ -46,7 +46,7 @@ class Scenario:
     name: str
     events: Path
     warehouse_before: Path | None
-    interval: tuple[str, str]
+    interval: tuple[str, str] | None
     expected: dict[str, Any]
     seconds: float
     statements: list[str]
@@ -127,6 +127,46 @@ def test_killed_run_then_rerun_equals_clean_run(
     assert state["watermarks"] == scenario.expected["watermarks"]
     assert "running" not in {status for _, status in runs}, runs
     assert runs[-1][1] in ("success", "skipped")
+
+
+@pytest.fixture(scope="module")
+def unscheduled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scenario]:
+    """Clean runs of the pipeline without a schedule (no data interval), first and second."""
+    base = tmp_path_factory.mktemp("kill_unscheduled")
+    day1, both = base / "events_day1.csv", base / "events_days12.csv"
+    write_events(day1, ROWS_PER_DAY, 1)
+    write_events(both, ROWS_PER_DAY, 2)
+    project = CrashProject.create(base / "clean", day1, spec=UNSCHEDULED)
+    result: dict[str, Scenario] = {}
+    for name, events in (("first", day1), ("second", both)):
+        shutil.copy(events, project.root / "data" / "events.csv")
+        before = None
+        if project.warehouse.exists():
+            before = base / f"before_{name}.duckdb"
+            shutil.copy(project.warehouse, before)
+        done = project.run(None)
+        assert done.returncode == 0, done.stdout + done.stderr
+        result[name] = Scenario(name, events, before, None, project.state(), 0.0, [])
+    return result
+
+
+@pytest.mark.parametrize(("scenario_name", "commit"), [("first", 3), ("second", 2)])
+def test_unscheduled_kill_between_loads_converges(
+    scenario_name: str, commit: int, unscheduled: dict[str, Scenario], tmp_path: Path
+) -> None:
+    """Killed after some loads committed: the rerun must not append their rows twice."""
+    scenario = unscheduled[scenario_name]
+    project = CrashProject.create(tmp_path, scenario.events, spec=UNSCHEDULED)
+    if scenario.warehouse_before is not None:
+        shutil.copy(scenario.warehouse_before, project.warehouse)
+    env = {"KILL_STATEMENT": str(commit), "KILL_WHEN": "after", "KILL_WORD": "COMMIT"}
+    child = project.popen(None, env)
+    child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGKILL
+    rerun = project.run(None)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert project.state() == scenario.expected
+    assert "running" not in {status for _, status in project.runs()}
 
 
 def kill_after(
