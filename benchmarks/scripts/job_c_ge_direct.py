@@ -1,7 +1,8 @@
 """Job C's yardstick: Great Expectations called directly on a pandas frame of the orders.
 
 Prints its phases (GE import, reading the frame, GE setup, validation) as JSON so the
-suite can report the one-time import apart from the validation itself.
+suite can report the one-time import apart from the validation itself; ``*_cpu`` are the
+same phases in CPU seconds of this process.
 """
 
 import json
@@ -12,10 +13,11 @@ import time
 os.environ.setdefault("TQDM_DISABLE", "1")
 orders_csv = sys.argv[1]
 phases = {}
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 import great_expectations as gx  # noqa: E402
 
 phases["import"] = time.perf_counter() - started
+phases["import_cpu"] = time.process_time() - started_cpu
 import pandas as pd  # noqa: E402
 
 mark = time.perf_counter()
@@ -41,9 +43,10 @@ for expectation in (
     suite.add_expectation(expectation)
 phases["setup"] = time.perf_counter() - mark
 
-mark = time.perf_counter()
+mark, mark_cpu = time.perf_counter(), time.process_time()
 result = batch.validate(suite)
 phases["validate"] = time.perf_counter() - mark
+phases["validate_cpu"] = time.process_time() - mark_cpu
 if not result.success:
     sys.exit("the four expectations failed on valid data")
 print(json.dumps({"phases": phases}))
