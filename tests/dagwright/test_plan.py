@@ -74,4 +74,5 @@ def test_plan_has_no_side_effects(example_project: Project) -> None:
     assert before == after
     assert "transform_order_revenue (transform)" in result.stdout
     assert "SQL (snowflake -> duckdb)" in result.stdout
-    assert 'INSERT INTO "fct_orders" BY NAME' in result.stdout
+    assert 'DELETE FROM "fct_orders" WHERE "order_id" IN' in result.stdout
+    assert 'INSERT INTO "fct_orders" (' in result.stdout
