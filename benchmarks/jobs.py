@@ -7,6 +7,7 @@ written yet) is reported as ``not available: <reason>``; the run goes on.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -396,11 +397,12 @@ def airflow_parse(ctx: Context, paths: dict[str, Path], base: Path) -> None:
         measure(m, cmd, cwd=base, repeat=ctx.repeat, env=env)
     ctx.add(m)
     for n in ctx.startup_specs:
+        cold = Measurement(STARTUP, n, f"Airflow parse: dagwright_dags.py, {n} specs, cold cache")
         m = Measurement(STARTUP, n, f"Airflow parse: dagwright_dags.py, {n} specs")
         if unavailable:
-            m.status = unavailable
+            cold.status = m.status = unavailable
         elif not dag_file.exists():
-            m.status = "not available: dags/dagwright_dags.py has not landed"
+            cold.status = m.status = "not available: dags/dagwright_dags.py has not landed"
         else:
             project = fresh(ctx.workdir / "projects" / f"airflow-{n}")
             specs.write_project(
@@ -413,8 +415,27 @@ def airflow_parse(ctx: Context, paths: dict[str, Path], base: Path) -> None:
                 },
             )
             shutil.copy(dag_file, project / "dags" / dag_file.name)
-            cmd = [PY, str(SCRIPTS / "airflow_parse.py"), str(project / "dags"), str(n)]
-            measure(m, cmd, cwd=project, repeat=ctx.repeat, env=env)
+            parse = [PY, str(SCRIPTS / "airflow_parse.py"), str(project / "dags")]
+
+            def clear_cache(project: Path = project) -> None:
+                for item in project.iterdir():
+                    if item.name != "dags":
+                        shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+            measure(
+                cold, [*parse, "-1"], cwd=project, repeat=ctx.repeat, setup=clear_cache, env=env
+            )
+            if cold.ok:
+                cold.note = f"{cold.phase('dags'):.0f} of {n} DAGs (spec validation time budget)"
+            # Airflow re-parses the file every 30 s: the steady state has the blueprints cached.
+            warm = subprocess.run(
+                [*parse, "-1"], cwd=project, env={**os.environ, **env}, capture_output=True
+            )
+            if warm.returncode == 0:
+                measure(m, [*parse, str(n)], cwd=project, repeat=ctx.repeat, env=env)
+            else:
+                m.status = "failed: the warm-up parse failed"
+        ctx.add(cold)
         ctx.add(m)
 
 
