@@ -193,8 +193,19 @@ def targets(results: list[Measurement]) -> list[str]:
         )
     )
     n = _largest_parse(results)
-    dw = _find(results, STARTUP, "Airflow parse: dagwright", n)
     hand = next((m for m in results if m.job == STARTUP and m.reference and m.ok), None)
+    for suffix in ("", ", cold cache"):
+        name = f"Airflow parse: dagwright_dags.py, {n} specs{suffix}"
+        dw = next((m for m in results if m.contender == name and m.ok), None)
+        rows.append(_airflow_target(n, suffix, dw, hand))
+    lines = ["| target (issue 8) | measured | verdict |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return lines
+
+
+def _airflow_target(
+    n: int, suffix: str, dw: Measurement | None, hand: Measurement | None
+) -> tuple[str, str, str]:
     if dw and hand:
         key = "parse_cpu" if dw.phase("parse_cpu") and hand.phase("parse_cpu") else "parse"
         unit = "s CPU" if key == "parse_cpu" else "s wall"
@@ -205,18 +216,21 @@ def targets(results: list[Measurement]) -> list[str]:
             "not counted)"
         )
         ok = dw.phase(key) <= 2 * hand.phase(key)
+        if suffix:
+            figure += f"; {dw.note}" if dw.note else ""
     else:
         figure, ok = "-", None
-    rows.append((f"Airflow parse of {n} specs <= 2x {n} hand-written DAGs", figure, verdict(ok)))
-    lines = ["| target (issue 8) | measured | verdict |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return lines
+    state = " (cold cache: first parse)" if suffix else " (warm: blueprints cached)"
+    verdict = "not measured" if ok is None else ("met" if ok else "**missed**")
+    return (f"Airflow parse of {n} specs{state} <= 2x {n} hand-written DAGs", figure, verdict)
 
 
 def markdown(
     results: list[Measurement], machine: dict[str, str], args: argparse.Namespace, elapsed: float
 ) -> str:
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if getattr(args, "from_json", None):
+        command = f"report rewritten from {args.from_json.name} (see the note)"
     lines = [
         "# dagwright benchmarks",
         "",
@@ -231,6 +245,7 @@ def markdown(
         *(f"- {k}: {v}" for k, v in machine.items()),
         f"- command: `{command.strip()}`"
         + (f" ({elapsed / 60:.1f} min in total)" if elapsed else ""),
+        *([f"- note: {args.note}"] if getattr(args, "note", "") else []),
         "",
         "## Targets",
         "",

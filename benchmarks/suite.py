@@ -37,6 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=HERE / "results.md", help="markdown report")
     p.add_argument("--chart", type=Path, default=HERE / "results.png", help="PNG chart")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    p.add_argument("--note", default="", help="a line added to the report's machine section")
     p.add_argument(
         "--from-json",
         type=Path,
