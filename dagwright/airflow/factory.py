@@ -4,11 +4,13 @@
 ``dagwright.airflow.tasks.run_stage``, which runs the stage with the same
 ``StageExecutor`` as the local runner; ``finish_run`` closes the run log entry.
 
-A broken spec must not cost the other pipelines their DAGs (a DAG file that raises
-loses every DAG it built). Broken specs are therefore collected into one placeholder
-DAG whose timetable fails Airflow's documented ``Timetable.validate`` hook: the DagBag
-records that as an import error of the DAG file, with every broken spec's file, line
-and problem, and bags the good DAGs as usual.
+A broken spec must not cost the other pipelines their DAGs. A DAG file that raises loses
+every DAG it built, and on Airflow 3.3 any import error recorded against a file (even one
+raised while bagging a single DAG) marks every DAG of that file stale with import errors,
+so the scheduler stops running them. Each broken spec therefore becomes a small stub DAG
+under its own pipeline name: never scheduled, tagged ``dagwright-broken-spec``, its
+description and docs carrying the file, line and problem, and its one task failing with
+that text if someone triggers it. The problems are also logged by the DAG processor.
 """
 
 from __future__ import annotations
@@ -19,14 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, task
-from airflow.sdk.bases.timetable import BaseTimetable
-from airflow.sdk.exceptions import AirflowTimetableInvalid
+from airflow.sdk.exceptions import AirflowFailException
 
 from dagwright.airflow.blueprint import Blueprint, Broken, load_blueprints
 from dagwright.airflow.tasks import FINISH_TASK, finish_run, run_stage
 from dagwright.intervals import cron_of
 
-BROKEN_DAG_ID = "dagwright_broken_specs"
 log = logging.getLogger(__name__)
 
 
@@ -97,29 +97,32 @@ def build_dag(bp: Blueprint) -> DAG:
     return dag
 
 
-class BrokenSpecs(BaseTimetable):
-    """Never schedules; fails validation with the problems of every broken spec."""
-
-    can_be_scheduled = False
-    description = "broken dagwright specs"
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    @property
-    def summary(self) -> str:
-        return "broken"
-
-    def validate(self) -> None:
-        raise AirflowTimetableInvalid(self.message)
+BROKEN_TAG = "dagwright-broken-spec"
 
 
-def broken_message(broken: list[Broken]) -> str:
-    lines = [f"{len(broken)} dagwright spec(s) could not become DAGs; the other pipelines loaded."]
-    for spec in broken:
-        lines.append(f"pipeline {spec.name!r} ({spec.spec_path}):")
-        lines += [f"  {problem}" for problem in spec.problems]
-    return "\n".join(lines)
+def broken_message(spec: Broken) -> str:
+    lines = [f"pipeline {spec.name!r} ({spec.spec_path}) could not become a DAG:"]
+    return "\n".join(lines + [f"  {problem}" for problem in spec.problems])
+
+
+def spec_error(message: str) -> None:
+    raise AirflowFailException(message)
+
+
+def broken_dag(spec: Broken, dag_id: str) -> DAG:
+    message = broken_message(spec)
+    with DAG(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        tags=[BROKEN_TAG],
+        description=f"BROKEN SPEC: {spec.problems[0]}"[:500],
+        doc_md=f"```\n{message}\n```\nFix the spec; this DAG is replaced on the next parse.",
+        is_paused_upon_creation=True,
+        auto_register=False,
+    ) as dag:
+        task(task_id="spec_error", retries=0)(spec_error)(message)
+    return dag
 
 
 def build_dags(dag_file: str | Path) -> dict[str, DAG]:
@@ -138,13 +141,11 @@ def build_dags(dag_file: str | Path) -> dict[str, DAG]:
             dags[bp.pipeline] = build_dag(bp)
         except Exception as exc:  # noqa: BLE001 - one bad DAG must not hide the others
             broken.append(Broken(bp.pipeline, bp.spec_path, [f"{type(exc).__name__}: {exc}"]))
-    if broken:
-        message = broken_message(broken)
-        log.error("%s", message)
-        dags[BROKEN_DAG_ID] = DAG(
-            dag_id=BROKEN_DAG_ID,
-            schedule=BrokenSpecs(message),
-            start_date=datetime(2026, 1, 1, tzinfo=UTC),
-            auto_register=False,
-        )
+    for spec in broken:
+        log.error("%s", broken_message(spec))
+        dag_id = spec.name if spec.name not in dags else f"{spec.name}__broken_spec"
+        try:
+            dags[dag_id] = broken_dag(spec, dag_id)
+        except Exception:  # noqa: BLE001 - an unusable name: the log above still reports it
+            log.exception("cannot show broken spec %s as a DAG", spec.spec_path)
     return dags
