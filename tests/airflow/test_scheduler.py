@@ -103,6 +103,8 @@ def loaded_days(project: Project) -> dict[str, set[str]]:
 def test_airflow_backfill_under_the_scheduler(project: Project, tmp_path: Path, postgres) -> None:
     # An end date in the past: the scheduler adds no run of its own besides the backfill's.
     project.write_spec("shop_lean", SHOP.replace("2026-01-01", "2026-01-01\nend_date: 2026-01-31"))
+    # A broken spec beside it must not stop Airflow from running the good one.
+    project.write_spec("broken", "pipeline: broken\nschedule: '@daily'\nstart_date: 2026-01-01\n")
     database = f"airflow_{uuid.uuid4().hex[:8]}"
     postgres.execute(f'CREATE DATABASE "{database}"')
     url = postgres.url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
