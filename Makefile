@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint format schema bench clean
+.PHONY: demo test browser lint format schema bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,14 @@ demo: $(VENV)/.installed-all
 	$(BIN)/dagwright run shop_daily --start 2026-01-01 --end 2026-02-01
 	$(BIN)/dagwright report
 
-test: $(VENV)/.installed-dev
+# The run report is tested in a real headless browser (Debian's chromium package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && apt-get install -y -qq chromium; } \
+	  || echo "note: no chromium found; the report test will fail until you run: sudo apt-get install -y chromium (or set DAGWRIGHT_SKIP_BROWSER=1)"
+
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(VENV)/.installed-dev
