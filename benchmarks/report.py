@@ -43,9 +43,15 @@ def _phases(m: Measurement) -> str:
     return ", ".join(f"{n} {m.phase(n):.2f}s" for n in names)
 
 
+def jobs_in_order(results: list[Measurement]) -> list[str]:
+    """The fixed jobs first, then the others (extract, load groups) as they were measured."""
+    seen = list(dict.fromkeys(m.job for m in results))
+    return [*ORDER, *(j for j in seen if j not in ORDER)]
+
+
 def table(results: list[Measurement]) -> list[str]:
     lines = []
-    for job in ORDER:
+    for job in jobs_in_order(results):
         rows = [m for m in results if m.job == job]
         if not rows:
             continue
@@ -270,7 +276,7 @@ def chart(results: list[Measurement], path: Path) -> str | None:
     except ImportError:
         return "no chart: matplotlib is not installed (pip install -e '.[bench]')"
     panels = []
-    for job in ORDER:
+    for job in jobs_in_order(results):
         rows = [m for m in results if m.job == job and m.ok]
         if not rows:
             continue

@@ -14,11 +14,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks import data, jobs, report
+from benchmarks import data, jobs, loadjobs, report
 from benchmarks.measure import Measurement, machine
 
 HERE = Path(__file__).resolve().parent
-ALL_JOBS = ("A", "B", "C", "startup")
+ALL_JOBS = ("A", "B", "C", "startup", "extract", "load")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,7 +29,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated row counts of the orders table (default 1M and 5M)",
     )
     p.add_argument("--repeat", type=int, default=3, help="runs per contender; the median counts")
-    p.add_argument("--jobs", default=",".join(ALL_JOBS), help="subset of A,B,C,startup")
+    p.add_argument(
+        "--jobs",
+        default=None,
+        help="subset of " + ",".join(ALL_JOBS) + " (default: all; --quick leaves out load)",
+    )
     p.add_argument(
         "--quick", action="store_true", help="tiny sizes, one run each: a smoke test of the suite"
     )
@@ -53,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     repeat, startup_specs = args.repeat, [100, 1000]
     if args.quick:
         sizes, repeat, startup_specs = [2000], 1, [10]
-    selected = {j.strip() for j in args.jobs.split(",")}
+    default = [j for j in ALL_JOBS if not (args.quick and j == "load")]
+    selected = {j.strip() for j in (args.jobs or ",".join(default)).split(",")}
     unknown = selected - set(ALL_JOBS)
     if unknown:
         print(f"unknown job(s): {', '.join(sorted(unknown))}; choose from {', '.join(ALL_JOBS)}")
@@ -106,9 +111,16 @@ def run(ctx: jobs.Context, selected: set[str]) -> None:
             jobs.job_a(ctx, size, generated[size])
         if "C" in selected:
             jobs.job_c(ctx, size, generated[size])
-    if "B" in selected:
+    for size in ctx.sizes:
+        if "extract" in selected:
+            loadjobs.job_extract(ctx, size, generated[size])
+    if "B" in selected or "load" in selected:
         with jobs.postgres() as url:
             for size in ctx.sizes:
+                if "load" in selected:
+                    loadjobs.job_load(ctx, size, generated[size], url)
+                if "B" not in selected:
+                    continue
                 if url is None:
                     ctx.add(
                         Measurement(

