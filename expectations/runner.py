@@ -261,7 +261,7 @@ def _with_replayed(
         ) from None
     con = duckdb.connect()
     try:
-        extra = con.from_arrow(candidates).except_(con.from_arrow(fresh)).fetch_arrow_table()
+        extra = con.from_arrow(candidates).except_(con.from_arrow(fresh)).to_arrow_table()
     finally:
         con.close()
     uri = stage_uri(staging_dir, f"{stage_id}__replay_input")
