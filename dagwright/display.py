@@ -54,7 +54,7 @@ class RunProgress:
 
     def _table(self) -> Table:
         table = Table(title=f"running {self.plan.pipeline}", title_justify="left")
-        table.add_column("stage")
+        table.add_column("stage", no_wrap=True)
         table.add_column("status")
         table.add_column("rows out", justify="right")
         table.add_column("seconds", justify="right")
@@ -80,7 +80,7 @@ def summary_table(record: RunRecord) -> Table:
         ),
         title_justify="left",
     )
-    table.add_column("stage")
+    table.add_column("stage", no_wrap=True)
     table.add_column("status")
     table.add_column("rows in", justify="right")
     table.add_column("rows out", justify="right")
