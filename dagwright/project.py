@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagwright.errors import DagwrightError, SpecError, did_you_mean
+from dagwright.errors import DagwrightError, Problem, SpecError, did_you_mean
 from dagwright.spec.load import PipelineSpec, discover, load_spec, load_specs
 
 
 def dags_dir(project: str | Path) -> Path:
     return Path(project).resolve() / "dags"
+
+
+def pipeline_specs(
+    project: str | Path, name: str | None
+) -> tuple[list[PipelineSpec], list[Problem]]:
+    """The named pipeline, or every valid spec in ``dags/`` and the problems of the rest."""
+    if name:
+        return [find_pipeline(project, name)], []
+    folder = dags_dir(project)
+    return load_specs(discover([folder]) if folder.is_dir() else [])
 
 
 def find_pipeline(project: str | Path, name: str) -> PipelineSpec:

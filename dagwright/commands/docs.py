@@ -23,14 +23,10 @@ def handle(args: argparse.Namespace) -> int:
     from dagwright.errors import DagwrightError
     from dagwright.executor import make_loader
     from dagwright.plan import build_plan
-    from dagwright.project import dags_dir, find_pipeline
-    from dagwright.spec.load import discover, load_specs
+    from dagwright.project import pipeline_specs
     from expectations.runner import VALIDATIONS_TABLE
 
-    if args.pipeline:
-        specs = [find_pipeline(args.project, args.pipeline)]
-    else:
-        specs, _ = load_specs(discover([dags_dir(args.project)]))
+    specs, _ = pipeline_specs(args.project, args.pipeline)
     rows: list[dict] = []
     seen: set[str] = set()
     for spec in specs:

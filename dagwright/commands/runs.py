@@ -18,13 +18,9 @@ def handle(args: argparse.Namespace) -> int:
 
     from dagwright.executor import make_loader
     from dagwright.plan import build_plan
-    from dagwright.project import dags_dir, find_pipeline
-    from dagwright.spec.load import discover, load_specs
+    from dagwright.project import pipeline_specs
 
-    if args.pipeline:
-        specs = [find_pipeline(args.project, args.pipeline)]
-    else:
-        specs, _ = load_specs(discover([dags_dir(args.project)]))
+    specs, _ = pipeline_specs(args.project, args.pipeline)
     runs = []
     seen_destinations: set[str] = set()
     for spec in specs:

@@ -16,17 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from dagwright.errors import SpecError
-    from dagwright.project import dags_dir, find_pipeline
-    from dagwright.spec.load import discover, load_specs
+    from dagwright.project import pipeline_specs
     from dagwright.transform_tests import run_spec_tests
 
-    if args.pipeline:
-        specs = [find_pipeline(args.project, args.pipeline)]
-    else:
-        folder = dags_dir(args.project)
-        specs, problems = load_specs(discover([folder]) if folder.is_dir() else [])
-        if problems:
-            raise SpecError(problems)
+    specs, problems = pipeline_specs(args.project, args.pipeline)
+    if problems:
+        raise SpecError(problems)
     if args.transform and not any(args.transform in s.model.transforms for s in specs):
         from dagwright.errors import DagwrightError
 
