@@ -208,7 +208,7 @@ def pg_slow_view(postgres) -> Iterator[str]:
     view = f"slow_{uuid.uuid4().hex[:8]}"
     postgres.execute(
         f"create view {view} as select id, name from (select g as id, 'n' || g as name, "
-        "case when g = 5000 then pg_sleep(10)::text end as pause "
+        "case when g = 5000 then pg_sleep(60)::text end as pause "
         "from generate_series(1, 300000) g offset 0) s where pause is null"
     )
     yield view
@@ -246,7 +246,7 @@ def test_postgres_backend_terminated_mid_extract_fails_cleanly(
         text=True,
     )
     terminated = 0
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     try:
         while not terminated and time.monotonic() < deadline and proc.poll() is None:
             rows = postgres.execute(
