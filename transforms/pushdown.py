@@ -158,11 +158,7 @@ def write_postgres_rows(
 
     rows_written = 0
     with psycopg.RawCursor(connection) as cur:
-        check_postgres(cur, compiled)
-        try:
-            cur.execute(compiled.sql, values or None)
-        except psycopg.Error as exc:
-            raise SqlStepError(str(exc).splitlines()[0]) from None
+        _check_and_execute(cur, compiled, values)
         names = [d.name for d in cur.description or []]
         writer: pq.ParquetWriter | None = None
         try:
@@ -208,10 +204,17 @@ def postgres_rows(connection: Any, compiled: CompiledSql, values: Any) -> tuple[
     import psycopg
 
     with psycopg.RawCursor(connection) as cur:
-        check_postgres(cur, compiled)
-        try:
-            cur.execute(compiled.sql, values or None)
-        except psycopg.Error as exc:
-            raise SqlStepError(str(exc).splitlines()[0]) from None
+        _check_and_execute(cur, compiled, values)
         columns = [d.name for d in cur.description or []]
         return columns, cur.fetchall()
+
+
+def _check_and_execute(cursor: Any, compiled: CompiledSql, values: Any) -> None:
+    """PREPARE-check the query, then run it; the server's rejection is a ``SqlStepError``."""
+    import psycopg
+
+    check_postgres(cursor, compiled)
+    try:
+        cursor.execute(compiled.sql, values or None)
+    except psycopg.Error as exc:
+        raise SqlStepError(str(exc).splitlines()[0]) from None
