@@ -17,23 +17,20 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import logging
 import os
 import re
 import sys
-import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from dagwright import secrets
 from dagwright.errors import ConfigError
 
 ENV_PREFIX = "DAGWRIGHT_CONN_"
-MASK = "***"
 
-_secrets: set[str] = set()
-_lock = threading.Lock()
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)@")
+LIBRARY_LOGGERS = ("httpx", "httpcore", "sqlalchemy", "urllib3")
+"""Loggers of the libraries that talk to connections; their records are masked too."""
 
 
 @dataclass(frozen=True)
@@ -208,17 +205,12 @@ def register_secrets(conn: Connection) -> None:
     values = [conn.password]
     values += [v for k, v in conn.extra.items() if _secret_key(k) and isinstance(v, str)]
     for value in values:
-        if value and len(value) >= 3:
-            with _lock:
-                _secrets.update({value, quote(value, safe=""), quote(value)})
-    _install_log_filter()
+        register_secret(value)
 
 
 def register_secret(value: str | None) -> None:
-    if value and len(value) >= 3:
-        with _lock:
-            _secrets.update({value, quote(value, safe=""), quote(value)})
-        _install_log_filter()
+    secrets.register(value)
+    secrets.install_log_filter(*LIBRARY_LOGGERS)
 
 
 def _secret_key(key: str) -> bool:
@@ -228,34 +220,4 @@ def _secret_key(key: str) -> bool:
 
 def redact(text: str) -> str:
     """``text`` with every registered secret, and any URL's password, replaced by ***."""
-    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    return text
-
-
-class _RedactFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
-_filter = _RedactFilter()
-_installed = False
-
-
-def _install_log_filter() -> None:
-    """Mask secrets in every log record of this process, whichever library logs them."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_filter)
-    for name in ("httpx", "httpcore", "sqlalchemy", "dagwright", "urllib3"):
-        logging.getLogger(name).addFilter(_filter)
+    return secrets.mask(text)

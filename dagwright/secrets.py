@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import re
-import sys
 import threading
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus, urlsplit
@@ -93,9 +92,6 @@ def mask(text: str) -> str:
         known = sorted(_known, key=len, reverse=True)
     for secret in known:
         text = text.replace(secret, MASK)
-    connections = sys.modules.get("dagwright.connections")
-    if connections is not None and hasattr(connections, "redact"):
-        text = connections.redact(text)
     return text
 
 
