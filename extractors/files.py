@@ -44,6 +44,11 @@ _CONVERT = re.compile(r"""Could not convert string "(.*?)" to '(.+?)'""")
 _FILE = re.compile(r"^\s*file = (.+)$", re.MULTILINE)
 _SNIFF_FILE = re.compile(r'(?:sniffing|in) file "(.+?)"')
 _JSON_AT = re.compile(r'Malformed JSON in file "(.+?)", at byte (\d+) in line (\d+): (.*)')
+_MAX_LINE = re.compile(r"Maximum line size of (\d+) bytes")
+MAX_LINE_SIZE = 2_000_000
+"""DuckDB's default ``max_line_size``: a CSV record longer than this (in bytes) fails."""
+Fault = tuple[str, int, int, str]
+"""A CSV fault found by re-scanning a file: kind, 1-based line, 0-based field, detail."""
 
 
 class FileSourceConfig(SourceConfig):
@@ -273,6 +278,42 @@ class FileExtractor(Extractor[FileSourceConfig]):
             return DataError(f"source {self.name!r}: {self._show(path)}: {exc}")
         return None
 
+    def _located_fault(self, path: str, limit: int | None) -> DataError | None:
+        """Invalid UTF-8, an unterminated quote or an over-long line, at its line and column.
+
+        DuckDB reports these without a usable place (a sniffing failure, the previous row, or
+        line 1), so the file is scanned again, only after DuckDB has failed.
+        """
+        import csv
+
+        import fsspec
+
+        sep = self._csv_options()["sep"]
+        try:
+            with fsspec.open(path, "rb", compression="infer").open() as handle:
+                fault = scan_csv(handle, sep, self.config.quote, limit or MAX_LINE_SIZE)
+                handle.seek(0)
+                first = handle.readline(65_536).decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        if fault is None:
+            return None
+        kind, line, field, detail = fault
+        header = None
+        if self.config.header:
+            header = next(csv.reader([first], delimiter=sep, quotechar=self.config.quote), None)
+        name = header[field] if header and field < len(header) and header[field] else None
+        column = repr(name) if name else str(field + 1)
+        hints = {
+            "utf8": "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            "quote": f"close the quote, and double any {self.config.quote} inside a quoted field",
+            "size": "shorten the field, or split the file's long values into several rows",
+        }
+        return DataError(
+            f"source {self.name!r}: {self._show(path)} line {line}, column {column}: "
+            f"{detail}; {hints[kind]}"
+        )
+
     def _show(self, path: str) -> str:
         root = str(self.context.project_root)
         return os.path.relpath(path, root) if path.startswith(root + os.sep) else path
@@ -285,6 +326,12 @@ class FileExtractor(Extractor[FileSourceConfig]):
         named = _FILE.search(text) or _SNIFF_FILE.search(text)
         path = named.group(1).strip() if named else None
         csv_like = self.file_format in ("csv", "tsv")
+        if csv_like and not _CONVERT.search(text):
+            limit = _MAX_LINE.search(text)
+            for candidate in [path] if path else files:
+                located = self._located_fault(candidate, int(limit.group(1)) if limit else None)
+                if located:
+                    return located
         if csv_like and (line is None or "Expected Number of Columns" in text):
             for candidate in [path] if path else files:
                 ragged = self._ragged_row(candidate)
@@ -360,6 +407,15 @@ class FileExtractor(Extractor[FileSourceConfig]):
         finally:
             con.close()
 
+    def relation_on(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        return self._filtered(con)
+
+    def explain(self, exc: Exception) -> Exception | None:
+        files = self.files()
+        if not any(path in str(exc) for path in files):
+            return None
+        return self._error(exc, files)
+
     def write(self, path: str) -> ExtractResult:
         import duckdb
 
@@ -393,3 +449,73 @@ class FileExtractor(Extractor[FileSourceConfig]):
         if watermark is None or (previous is not None and watermark < previous):
             watermark = previous
         return ExtractResult(rows=int(count[0][0]) if count else 0, new_watermark=watermark)
+
+
+def scan_csv(lines: Iterator[bytes], sep: str, quote: str, limit: int) -> Fault | None:
+    """The first invalid UTF-8 byte, unterminated quote or record over ``limit`` bytes.
+
+    Streams physical lines; a line without a quote outside a quoted field costs a decode
+    and a ``count``. Quotes inside quoted fields are doubled (RFC 4180), so each quote
+    character toggles the quoted state.
+    """
+    offset = 0
+    in_quote = False
+    record_line = opened_line = opened_field = field = record_bytes = 0
+    lengths: list[int] = []
+    number = 0
+    for number, raw in enumerate(lines, 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            before = raw[: exc.start].decode("utf-8", errors="replace")
+            at = (field if in_quote else 0) + _fields_in(before, sep, quote, in_quote)
+            detail = (
+                f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at position {len(before) + 1} "
+                f"of the line, byte offset {offset + exc.start} of the file)"
+            )
+            return ("utf8", number, at, detail)
+        offset += len(raw)
+        if not in_quote:
+            record_line, field, record_bytes, lengths = number, 0, 0, [0]
+        record_bytes += len(raw)
+        if in_quote or quote in text:
+            parts = text.split(quote)
+            for i, part in enumerate(parts):
+                if i:
+                    in_quote = not in_quote
+                    if in_quote:
+                        opened_line, opened_field = number, field
+                if in_quote:
+                    lengths[-1] += len(part)
+                    continue
+                pieces = part.split(sep)
+                lengths[-1] += len(pieces[0])
+                lengths.extend(len(p) for p in pieces[1:])
+                field += len(pieces) - 1
+        elif record_bytes > limit:
+            lengths = [len(p) for p in text.split(sep)]
+        if not in_quote and record_bytes > limit:
+            widest = max(range(len(lengths)), key=lengths.__getitem__)
+            detail = (
+                f"the record is {record_bytes:,} bytes, over DuckDB's maximum line size of "
+                f"{limit:,} bytes (this field holds {lengths[widest]:,} characters)"
+            )
+            return ("size", record_line, widest, detail)
+    if in_quote:
+        return (
+            "quote",
+            opened_line,
+            opened_field,
+            f"the quoted field opened on this line is never closed (the file ends inside "
+            f"it, {number - opened_line + 1} line(s) later)",
+        )
+    return None
+
+
+def _fields_in(text: str, sep: str, quote: str, in_quote: bool) -> int:
+    """Delimiters outside quoted fields in ``text``, starting inside a quote or not."""
+    count = 0
+    for i, part in enumerate(text.split(quote)):
+        if (i % 2 == 0) != in_quote:
+            count += part.count(sep)
+    return count

@@ -189,3 +189,55 @@ def test_incremental_runs_load_each_change_once(project: Project, run_spec) -> N
     assert extracted(fixed, "orders") == 1
     assert project.query("select id, name from orders where id = 5") == [(5, "e")]
     assert watermark(project, "inc_files", "orders") == datetime(2026, 1, 4, 8)
+
+
+LOCATED = """
+sources:
+  rows: {extractor: csv, path: in/rows.csv.gz}
+loads:
+  rows: {from: rows, write: replace}
+"""
+
+
+def _gzip(project: Project, data: bytes) -> None:
+    import gzip
+
+    path = project.root / "in/rows.csv.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data))
+
+
+def test_faults_past_multi_line_quoted_fields_are_located_in_compressed_files(
+    project: Project, run_spec
+) -> None:
+    head = b'id,memo,note\n1,"two\nlines, and ""quotes""",a\n' + b"2,plain,b\n" * 30_000
+    cases = {
+        head + b"3,ok,caf\xe9\n": "in/rows.csv.gz line 30004, column 'note': invalid UTF-8 "
+        "(byte 0xe9 at position 9 of the line, byte offset 300053 of the file)",
+        head + b'3,"never closed,c\n4,x,d\n': "in/rows.csv.gz line 30004, column 'memo': "
+        "the quoted field opened on this line is never closed (the file ends inside it, "
+        "2 line(s) later)",
+        head + b'3,"' + b"y" * 2_000_001 + b'",c\n': "in/rows.csv.gz line 30004, column "
+        "'memo': the record is 2,000,008 bytes, over DuckDB's maximum line size of "
+        "2,000,000 bytes (this field holds 2,000,001 characters); shorten the field",
+    }
+    for data, expected in cases.items():
+        _gzip(project, data)
+        outcome = run_spec("located", LOCATED)
+        assert not outcome.ok
+        assert expected in outcome.record.error
+        assert "rows" not in tables(project)
+
+
+def test_a_good_file_is_never_scanned_again(project: Project, run_spec, monkeypatch) -> None:
+    """The located-error scan runs only after DuckDB failed: here it would fail the run."""
+    import extractors.files
+
+    def scanned(*_: object) -> None:
+        raise AssertionError("the happy path re-scanned the file")
+
+    monkeypatch.setattr(extractors.files, "scan_csv", scanned)
+    _gzip(project, b'id,memo,note\n1,"two\nlines",a\n2,plain,b\n')
+    outcome = run_spec("located", LOCATED)
+    assert outcome.ok, outcome.record.error
+    assert project.query("select count(*) from rows") == [(2,)]

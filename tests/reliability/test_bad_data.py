@@ -194,19 +194,11 @@ def test_unterminated_quote_fails_and_loads_nothing(case: Case) -> None:
     assert_nothing_changed(case)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="extractors/files.py reports 'Error when sniffing file', no line"
-)
 def test_unterminated_quote_is_located(tmp_path: Path) -> None:
     output = Case(tmp_path).run(UNTERMINATED)[1]
     assert "data/orders.csv line 3, column 'note'" in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extractors/files.py shows DuckDB's 'Original Line' (the previous row) and no "
-    "column and no 'UTF-8' for invalid bytes",
-)
 def test_invalid_utf8_is_located(tmp_path: Path) -> None:
     output = Case(tmp_path).run(INVALID_UTF8)[1]
     assert "data/orders.csv line 3, column 'note'" in output and "UTF-8" in output
@@ -219,11 +211,6 @@ def test_invalid_utf8_fails_and_loads_nothing(case: Case) -> None:
     assert_nothing_changed(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extractors/files.py reports an oversized field at 'line 1' without naming the "
-    "limit (DuckDB's max_line_size, 2,000,000 bytes)",
-)
 def test_oversized_field_is_located(tmp_path: Path) -> None:
     output = Case(tmp_path).run(OVERSIZED)[1]
     assert "data/orders.csv line 3" in output and "line size" in output
