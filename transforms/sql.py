@@ -87,7 +87,7 @@ def read_sql(sql: str | None, sql_file: str | None, project_root: Path) -> SqlSo
 
 def parse(sql: str, dialect: str) -> exp.Expression:
     """Parse one statement, raising ``SqlStepError`` with the line of a syntax error."""
-    return _parse_once(sql, dialect).copy()
+    return parsed(sql, dialect).copy()
 
 
 def _known_dialect(name: str) -> bool:
@@ -99,8 +99,11 @@ def _known_dialect(name: str) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _parse_once(sql: str, dialect: str) -> exp.Expression:
-    """Validation and the run each parse a step more than once; parse it once per process."""
+def parsed(sql: str, dialect: str) -> exp.Expression:
+    """``parse`` once per process, the tree shared by every caller: read it, never change it.
+
+    Validation reads a step's tables, compiles it, and the run compiles it again.
+    """
     from dagwright.sql.dialects import check_dialect
 
     problem = None if _known_dialect(dialect) else check_dialect(dialect)
@@ -264,28 +267,40 @@ def _source_name(node: exp.Func | None, text: str, fallback: str) -> str:
     return fallback
 
 
-def translate(tree: exp.Expression, target: str) -> str:
-    """Generate ``tree`` for ``target``; constructs it cannot express raise, located."""
+def translate(tree: exp.Expression, target: str, copy: bool = True) -> str:
+    """Generate ``tree`` for ``target``; constructs it cannot express raise, located.
+
+    ``copy=False``: the generator may rewrite ``tree`` in place (for a tree nobody shares).
+    """
     from dagwright.sql.dialects import dialect_for
 
     try:
-        return tree.sql(dialect=dialect_for(target), unsupported_level=ErrorLevel.RAISE)
+        return tree.sql(dialect=dialect_for(target), unsupported_level=ErrorLevel.RAISE, copy=copy)
     except UnsupportedError as exc:
         line, col = _locate_unsupported(tree, target)
         detail = str(exc).strip().replace("\n", "; ")
         raise SqlStepError(f"cannot translate to {target}: {detail}", line, col) from None
 
 
+@lru_cache(maxsize=256)
 def compile_sql(
     text: str, dialect: str, engine: str = "duckdb", style: ParamStyle = "named"
 ) -> CompiledSql:
-    """Parse, bind parameters, translate, and check every function exists in ``engine``."""
+    """Parse, bind parameters, translate, and check every function exists in ``engine``.
+
+    Once per process: validation compiles every step, and the run compiles it again.
+    """
     from dagwright.sql.dialects import normalize, unknown_functions
 
-    source_tree = parse(text, dialect)
+    source_tree = parsed(text, dialect)
     tree, params = bind_parameters(source_tree, style, text)
     tree = normalize(tree, dialect)
-    sql = translate(tree, engine)
+    try:
+        sql = translate(tree, engine, copy=False)
+    except SqlStepError:
+        # Generating in place rewrote the tree: locate the problem in an untouched one.
+        translate(normalize(bind_parameters(source_tree, style, text)[0], dialect), engine)
+        raise
     missing = unknown_functions(sql, engine) if dialect != engine else []
     if missing:
         name = missing[0]

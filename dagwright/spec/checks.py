@@ -72,7 +72,7 @@ def transform_inputs(
     """Each transform's input names with the spec location that names them."""
     from transforms.sql import (
         SqlStepError,
-        parse,
+        parsed,
         read_sql,
         referenced_tables,
         translation_problems,
@@ -90,7 +90,7 @@ def transform_inputs(
         loc = ("transforms", name, body_key)
         try:
             source = read_sql(step.sql, step.sql_file, spec.project_root)
-            tree = parse(source.text, step.dialect)
+            tree = parsed(source.text, step.dialect)
         except SqlStepError as exc:
             if problems is not None:
                 problems.append(_sql_problem(spec, loc, name, exc, step.sql_file))
