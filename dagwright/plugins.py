@@ -15,8 +15,14 @@ LOADERS = "dagwright.loaders"
 
 
 @cache
+def _installed() -> Any:
+    """Every entry point, read once: each read scans all installed distributions."""
+    return entry_points()
+
+
+@cache
 def _group(group: str) -> dict[str, Any]:
-    return {ep.name: ep for ep in entry_points(group=group)}
+    return {ep.name: ep for ep in _installed().select(group=group)}
 
 
 def names(group: str) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -105,7 +106,7 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
             s = PostgresSession(con)
             if not self._state_ready:
                 self._create_state(s)
-            s.execute(LOCK_TIMEOUT_SQL, [f"{int(self.config.lock_timeout * 1000)}ms"])
+            s.execute(_render(LOCK_TIMEOUT), [f"{int(self.config.lock_timeout * 1000)}ms"])
             yield s
         finally:
             con.close()
@@ -113,7 +114,7 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
     def _create_state(self, s: Session) -> None:
         s.execute("BEGIN")
         try:
-            s.execute(XACT_LOCK_SQL, [lock_key("dagwright", "state")])
+            s.execute(_render(XACT_LOCK), [lock_key("dagwright", "state")])
             for ddl in STATE_DDL:
                 s.execute(ddl)
             s.execute("COMMIT")
@@ -123,11 +124,11 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
         self._state_ready = True
 
     def lock(self, s: Session, pipeline: str, table_name: str) -> None:
-        s.execute(XACT_LOCK_SQL, [lock_key(pipeline, table_name)])
+        s.execute(_render(XACT_LOCK), [lock_key(pipeline, table_name)])
 
     def create_schema(self, s: Session, schema: exp.Identifier) -> None:
         """Concurrent ``CREATE SCHEMA IF NOT EXISTS`` can collide: one at a time."""
-        s.execute(XACT_LOCK_SQL, [lock_key("schema", schema.name)])
+        s.execute(_render(XACT_LOCK), [lock_key("schema", schema.name)])
         super().create_schema(s, schema)
 
     def stage(self, s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
@@ -163,7 +164,7 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
         from loaders.typemap import build
 
         schema = target.args.get("db")
-        rows = s.execute(COLUMNS_SQL, [schema.name if schema else None, target.name])
+        rows = s.execute(_render(COLUMNS), [schema.name if schema else None, target.name])
         return {name: build(kind, DIALECT) for name, kind in rows} or None
 
     def is_conflict(self, exc: BaseException) -> bool:
@@ -307,12 +308,9 @@ def _redact(text: str) -> str:
     return redact(text)
 
 
+@cache
 def _render(template: str) -> str:
+    """Rendered on first use: importing the plugin (to read its config) renders nothing."""
     from dagwright.sql.render import render
 
     return render(template, DIALECT)
-
-
-COLUMNS_SQL = _render(COLUMNS)
-LOCK_TIMEOUT_SQL = _render(LOCK_TIMEOUT)
-XACT_LOCK_SQL = _render(XACT_LOCK)

@@ -133,9 +133,10 @@ def referenced_tables(tree: exp.Expression, qualified: bool = False) -> list[str
 
     ``qualified``: include ``schema.table`` names (destination tables of a pushed-down step).
     """
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    nodes = list(tree.find_all(exp.CTE, exp.Table))  # one walk: sqlglot's walks are slow
+    ctes = {node.alias_or_name for node in nodes if isinstance(node, exp.CTE)}
     names: list[str] = []
-    for table in tree.find_all(exp.Table):
+    for table in (node for node in nodes if isinstance(node, exp.Table)):
         if not table.name or (table.name in ctes and not table.db):
             continue
         if table.db and not qualified:
@@ -195,6 +196,19 @@ def _text_position(text: str, name: str) -> tuple[int | None, int | None]:
         return None, None
     before = text[: match.start()]
     return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
+
+
+_PARAMETER_MARKS = re.compile(r"[?$:@%{]")
+
+
+def _may_hold_parameters(text: str, dialect: str) -> bool:
+    """False when no placeholder can be in ``text``: sqlglot's own dialects write them with
+    one of ``? $ : @ % {``. Looking for them in the tree walks it (slow in sqlglot)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    cls = Dialect.get(dialect.lower())
+    builtin = cls is not None and cls.__module__.startswith("sqlglot.")
+    return not builtin or _PARAMETER_MARKS.search(text) is not None
 
 
 def bind_parameters(
@@ -282,18 +296,23 @@ def translate(tree: exp.Expression, target: str, copy: bool = True) -> str:
         raise SqlStepError(f"cannot translate to {target}: {detail}", line, col) from None
 
 
-@lru_cache(maxsize=256)
 def compile_sql(
     text: str, dialect: str, engine: str = "duckdb", style: ParamStyle = "named"
 ) -> CompiledSql:
-    """Parse, bind parameters, translate, and check every function exists in ``engine``.
+    """Parse, bind parameters, translate, and check every function exists in ``engine``."""
+    return _compile_once(text, dialect, engine, style)
 
-    Once per process: validation compiles every step, and the run compiles it again.
-    """
+
+@lru_cache(maxsize=256)
+def _compile_once(text: str, dialect: str, engine: str, style: ParamStyle) -> CompiledSql:
+    """Validation compiles every step and the run compiles it again: once per process."""
     from dagwright.sql.dialects import normalize, unknown_functions
 
     source_tree = parsed(text, dialect)
-    tree, params = bind_parameters(source_tree, style, text)
+    if _may_hold_parameters(text, dialect):
+        tree, params = bind_parameters(source_tree, style, text)
+    else:
+        tree, params = source_tree.copy(), []
     tree = normalize(tree, dialect)
     try:
         sql = translate(tree, engine, copy=False)

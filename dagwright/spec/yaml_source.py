@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ class Document:
 
 
 class _Builder:
-    def __init__(self, doc: Document, environ: dict[str, str]) -> None:
+    def __init__(self, doc: Document, environ: Mapping[str, str]) -> None:
         self.doc = doc
         self.environ = environ
         self.count = 0
@@ -152,7 +153,7 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def parse_yaml(text: str, path: str, environ: dict[str, str] | None = None) -> Document:
+def parse_yaml(text: str, path: str, environ: Mapping[str, str] | None = None) -> Document:
     """Parse one YAML document safely, raising ``SpecError`` with positions on any problem."""
     doc = Document(path=path, data=None)
     try:
@@ -172,14 +173,14 @@ def parse_yaml(text: str, path: str, environ: dict[str, str] | None = None) -> D
         raise SpecError(
             [Problem(path, 1, 1, "the file is empty: a spec needs at least 'pipeline:'")]
         )
-    builder = _Builder(doc, dict(os.environ) if environ is None else environ)
+    builder = _Builder(doc, os.environ if environ is None else environ)
     doc.data = builder.build(node, ())
     if builder.problems:
         raise SpecError(builder.problems)
     return doc
 
 
-def read_yaml(path: Path, environ: dict[str, str] | None = None) -> Document:
+def read_yaml(path: Path, environ: Mapping[str, str] | None = None) -> Document:
     """Read and parse a YAML file, reporting unreadable files as spec problems."""
     try:
         text = path.read_text(encoding="utf-8")

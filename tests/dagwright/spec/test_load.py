@@ -174,3 +174,44 @@ def test_not_a_mapping(tmp_path: Path) -> None:
     assert problems(tmp_path, "- just\n- a list\n") == [
         "p.yaml:1:1: a spec must be a mapping with 'pipeline:', 'sources:'..."
     ]
+
+
+BODY = "    sql: select o.*, c.segment from orders o join customers c using (customer_id)"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("duckdb", "select * from orders where amount > $threshold"),
+        ("duckdb", "select * from orders where amount > ?"),
+        ("snowflake", "select * from orders where amount > :threshold"),
+        ("bigquery", "select * from orders where amount > @threshold"),
+        ("postgres", "select * from orders where amount > %(threshold)s"),
+        ("databricks", "select * from orders where amount > {threshold}"),
+        ("clickhouse", "select * from orders where amount > {threshold: UInt32}"),
+    ],
+)
+def test_unknown_parameter_in_each_dialects_syntax(tmp_path: Path, dialect: str, sql: str) -> None:
+    """Validation skips looking for placeholders in SQL that cannot hold one: never these."""
+    text = VALID.replace(BODY, f'    dialect: {dialect}\n    sql: "{sql}"')
+    (msg,) = problems(tmp_path, text)
+    assert "transform 'joined': unknown parameter" in msg
+    assert "a SQL step can bind interval_start, interval_end" in msg
+
+
+def test_a_step_is_parsed_and_compiled_once_per_process(tmp_path: Path) -> None:
+    """Validation reads a step's tables and compiles it; planning and the run reuse both."""
+    from dagwright.plan import build_plan
+    from transforms.sql import _compile_once, compile_step, parsed
+
+    text = VALID.replace(BODY, f"{BODY} -- {tmp_path.name}")  # SQL no other test parsed
+    (tmp_path / "dags").mkdir()
+    path = tmp_path / "dags" / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    parses, compiles = parsed.cache_info().misses, _compile_once.cache_info().misses
+    spec = load_spec(path)
+    build_plan(spec)
+    compiled, _ = compile_step(spec.model.transforms["joined"], spec.project_root)
+    assert parsed.cache_info().misses - parses == 1
+    assert _compile_once.cache_info().misses - compiles == 1
+    assert compiled.sql.startswith("SELECT o.*, c.segment FROM orders AS o")
