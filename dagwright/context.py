@@ -6,7 +6,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dagwright.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class RunContext:
     interval: Interval | None = None
     watermarks: dict[str, Any] = field(default_factory=dict)
     """Previous watermark per source name, read from the destination's state at run start."""
+    workspace: Workspace | None = None
+    """Where in-process stages hand data over (local runner, DuckDB warehouse); None: Parquet."""
 
     @property
     def staging_dir(self) -> str:

@@ -2,6 +2,8 @@
 
 A stage reads the staged outputs of the stages it depends on and writes its own into
 the run's staging area; what it returns (``StageResult``) is small and JSON-safe.
+When the run has a workspace (``ctx.workspace``: the local runner on a DuckDB warehouse),
+sources with a DuckDB relation and SQL steps write their output there instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dagwright.state import StateUpdate, decode_watermark, encode_watermark
 if TYPE_CHECKING:
     from dagwright.context import RunContext
     from dagwright.plan import Plan, Stage
+    from dagwright.workspace import Workspace
     from extractors.base import Extractor
     from loaders.base import Loader
 
@@ -85,6 +88,11 @@ class StageExecutor:
     def _extract(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
         extractor = make_extractor(self.plan, stage.name, self.ctx)
         uri = stage_uri(self.ctx.staging_dir, stage.id)
+        workspace = self.ctx.workspace
+        from extractors.base import Extractor
+
+        if workspace is not None and type(extractor).relation_on is not Extractor.relation_on:
+            return self._extract_in(workspace, stage, extractor, uri)
         outcome = extractor.write(uri)
         staged = describe(uri)
         watermark = outcome.new_watermark
@@ -94,6 +102,35 @@ class StageExecutor:
             rows_out=staged.rows,
             watermark=encode_watermark(watermark) if watermark is not None else None,
         )
+
+    def _extract_in(
+        self, workspace: Workspace, stage: Stage, extractor: Extractor, uri: str
+    ) -> StageResult:
+        """A source with a DuckDB relation, into the workspace: lazily if one SQL step reads it."""
+        if extractor.config.incremental is None and self.fusable(stage):
+            workspace.add_lazy(uri, extractor.relation_on, extractor.explain)
+            return StageResult(stage=stage.id, staged=describe(uri))
+        held = workspace.add_relation(uri, extractor.relation_on, extractor.explain)
+        watermark = None
+        if extractor.config.incremental is not None:
+            watermark = _highest(workspace, uri, extractor.config.incremental.cursor)
+            previous = self.ctx.watermarks.get(stage.name)
+            if watermark is None or (previous is not None and watermark < previous):
+                watermark = previous
+        return StageResult(
+            stage=stage.id,
+            staged=describe(uri),
+            rows_out=held.rows,
+            watermark=encode_watermark(watermark) if watermark is not None else None,
+        )
+
+    def fusable(self, stage: Stage) -> bool:
+        """Whether one SQL step (run in this process) is the only reader of ``stage``."""
+        readers = [s for s in self.plan.stages.values() if stage.id in s.upstream]
+        if len(readers) != 1 or readers[0].kind != "transform":
+            return False
+        step = self.plan.spec.model.transforms[readers[0].name]
+        return step.kind not in ("polars", "ops") and not step.pushdown
 
     def _transform(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
         step = self.plan.spec.model.transforms[stage.name]
@@ -122,10 +159,11 @@ class StageExecutor:
 
             sql = [run_sql(stage.name, step, inputs, uri, self.ctx, self.plan.spec)]
         staged = describe(uri)
+        counts = [s.rows for s in inputs.values()]
         return StageResult(
             stage=stage.id,
             staged=staged,
-            rows_in=sum(s.rows for s in inputs.values()),
+            rows_in=None if None in counts else sum(c for c in counts if c is not None),
             rows_out=staged.rows,
             sql=sql,
         )
@@ -158,6 +196,16 @@ class StageExecutor:
         return StageResult(
             stage=stage.id, rows_in=staged.rows, rows_out=outcome.rows, sql=outcome.sql
         )
+
+
+def _highest(workspace: Workspace, uri: str, column: str) -> Any:
+    from dagwright.sql.render import render
+    from dagwright.workspace import table_name
+
+    target = workspace.table(table_name(uri))
+    query = render("SELECT MAX(:col) FROM :t", "duckdb", col=column, t=target)
+    with workspace.cursor() as cur:
+        return cur.execute(query).fetchall()[0][0]
 
 
 def _staged(results: dict[str, StageResult], stage_id: str) -> StagedTable:

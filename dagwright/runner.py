@@ -6,6 +6,7 @@ whatever happens in between.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -19,11 +20,12 @@ from dagwright.errors import DagwrightError
 from dagwright.executor import StageExecutor, StageResult, make_loader
 from dagwright.plan import Plan, Stage, stage_id
 from dagwright.secrets import mask
-from dagwright.staging import remove_run
+from dagwright.staging import is_local, remove_run
 from dagwright.state import RunRecord, StageRecord
 
 if TYPE_CHECKING:
     from dagwright.context import Interval
+    from dagwright.workspace import Workspace
     from loaders.base import Loader
 
 Listener = Callable[[Stage, str, StageResult | None], None]
@@ -57,6 +59,9 @@ def run_pipeline(
     keep_staging: bool = False,
 ) -> RunOutcome:
     """Execute ``plan`` for one interval; never raises for a stage failure (see the record)."""
+    from expectations.runner import warm_up
+
+    warm_up(plan)
     root = plan.spec.project_root
     loader = make_loader(plan)
     ctx = RunContext(
@@ -83,7 +88,24 @@ def run_pipeline(
             return _skip(plan, loader, record, listener, sorted(set(done.values())))
         loader.record_run(record)
         ctx.watermarks = starting_watermarks(plan, loader)
-        return _execute(plan, ctx, loader, record, max_workers, listener, keep_staging, done)
+        if exclusive and not keep_staging and is_local(ctx.staging_root):
+            ctx.workspace = open_workspace(loader)
+        try:
+            return _execute(plan, ctx, loader, record, max_workers, listener, keep_staging, done)
+        finally:
+            if ctx.workspace is not None:
+                ctx.workspace.close()
+
+
+def open_workspace(loader: Loader) -> Workspace | None:
+    """The run's in-process workspace, when the destination offers one.
+
+    ``DAGWRIGHT_WORKSPACE=0`` turns it off (every stage output a Parquet file, as on Airflow).
+    """
+    if os.environ.get("DAGWRIGHT_WORKSPACE", "1") == "0":
+        return None
+    opener = getattr(loader, "open_workspace", None)
+    return opener() if opener is not None else None
 
 
 def _execute(
@@ -153,11 +175,14 @@ def _execute(
                     notify(stage, "failed", None)
                     continue
                 results[stage.id] = result
+                release_read(plan, ctx, stage, results, failed)
                 rec.status = "success"
                 rec.rows_in, rec.rows_out = result.rows_in, result.rows_out
                 rec.seconds, rec.checks = result.seconds, result.checks
                 rec.sql = list(result.sql)
                 notify(stage, "success", result)
+    if ctx.workspace is not None:
+        ctx.workspace.close()
     record.status = "failed" if failed else "success"
     record.error = "\n".join(errors) or None
     record.finished_at = datetime.now(UTC)
@@ -166,6 +191,26 @@ def _execute(
     if not keep_staging:
         remove_run(ctx.staging_dir)
     return RunOutcome(record, results)
+
+
+def release_read(
+    plan: Plan, ctx: RunContext, stage: Stage, results: dict[str, StageResult], failed: set[str]
+) -> None:
+    """Free the workspace outputs that every reader has now read (memory back early).
+
+    A check stage hands on its input's URI, so the readers of an output are those of
+    every stage holding its URI.
+    """
+    if ctx.workspace is None:
+        return
+    for up in stage.upstream:
+        staged = results[up].staged if up in results else None
+        if staged is None:
+            continue
+        holders = {k for k, r in results.items() if r.staged and r.staged.uri == staged.uri}
+        readers = [s.id for s in plan.stages.values() if holders & set(s.upstream)]
+        if all(r in results or r in failed for r in readers):
+            ctx.workspace.release(staged.uri)
 
 
 def abandon_stale_runs(loader: Loader, pipeline: str, ctx: RunContext) -> list[str]:

@@ -16,6 +16,7 @@ from pydantic import Field
 from dagwright.spec.types import CheckRef, Duration, SpecModel
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
     from dagwright.context import RunContext
@@ -77,6 +78,19 @@ class Extractor(ABC, Generic[ConfigT]):
         import pyarrow as pa
 
         return pa.schema([])
+
+    def relation_on(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation | None:
+        """The source as a lazy DuckDB relation on ``con``, for extractors that have one.
+
+        The local runner reads it inside the warehouse's DuckDB (no staged file), so it
+        must apply the incremental filter itself; ``None``: the runner uses ``write``.
+        """
+        return None
+
+    def explain(self, exc: Exception) -> Exception | None:
+        """An engine error raised while reading ``relation_on``, made readable; ``None`` if
+        the error is not about this source."""
+        return None
 
     def write(self, path: str) -> ExtractResult:
         """Stream every batch into one Parquet file at ``path``. Fast paths override this."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from dagwright.errors import ConfigError, DagwrightError, DataError
+from dagwright.sql.render import ident
 from loaders.base import DestinationConfig
 from loaders.warehouse import ROW, STATE_DDL, Session, SQLLoader
 
@@ -23,10 +24,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import sqlglot.expressions as exp
 
+    from dagwright.workspace import Workspace
+
 DIALECT = "duckdb"
 _HELD: dict[str, duckdb.DuckDBPyConnection] = {}
 """Database files this process holds open for a run (see ``run_lock``)."""
 
+SOURCE = "__dagwright_source"
+KEPT = "__dagwright_kept"
 COLUMNS = """SELECT column_name, data_type FROM information_schema.columns
     WHERE table_catalog = current_database() AND table_schema = COALESCE(?, current_schema())
       AND table_name = ? ORDER BY ordinal_position"""
@@ -112,6 +117,15 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
             finally:
                 _HELD.pop(key, None)
 
+    def open_workspace(self) -> Workspace | None:
+        """An in-memory catalog on the connection ``run_lock`` holds, for the run's stages."""
+        held = _HELD.get(str(self.path.absolute()))
+        if held is None:
+            return None
+        from dagwright.workspace import Workspace
+
+        return Workspace(held)
+
     def _target(self, name: str) -> exp.Table:
         return self.target(name)
 
@@ -121,7 +135,34 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
             yield DuckDBSession(con)
 
     def stage(self, s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
-        stage_parquet(s, stage, uri, cols)
+        stage_view(s, stage, uri, cols)
+
+    def dedupe(self, s: Session, stage: exp.Table, keys: list[str]) -> None:
+        """The staged batch is a view: keep its last row per key in a temporary table.
+
+        Only the kept rows are held in memory, and only for merge and scd2.
+        """
+        import sqlglot.expressions as exp
+
+        from dagwright.sql.render import render, table
+
+        last = exp.select(exp.Max(this=exp.column(ident(ROW)))).from_(stage.copy())
+        last = last.group_by(*[exp.column(ident(k)) for k in keys])
+        kept = (
+            exp.select(exp.Star())
+            .from_(stage.copy())
+            .where(exp.In(this=exp.column(ident(ROW)), query=exp.Subquery(this=last)))
+        )
+        s.run(
+            exp.Create(
+                this=table(KEPT),
+                kind="TABLE",
+                expression=kept,
+                properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+            )
+        )
+        s.run(render("DROP VIEW :stage", DIALECT, stage=stage))
+        s.run(render("ALTER TABLE :kept RENAME TO :stage", DIALECT, kept=KEPT, stage=stage.name))
 
     def table_columns(self, s: Session, target: exp.Table) -> dict[str, exp.DataType] | None:
         return columns_of(s, target)
@@ -165,8 +206,46 @@ class DuckDBSession(Session):
         return cur.fetchall() if cur.description else []
 
 
+def stage_view(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
+    """A temporary view of the batch's rows, cast to ``cols``, numbered in batch order.
+
+    Nothing is copied: the view reads the run's workspace table (numbered by ``rowid``) or
+    the staged Parquet file (``file_row_number``) as the load's statements run, so a load
+    holds no second copy of the batch in memory.
+    """
+    import sqlglot.expressions as exp
+
+    from dagwright import workspace
+    from dagwright.staging import local_path
+
+    assert isinstance(s, DuckDBSession)
+    held = workspace.entry(uri)
+    if held is not None and held.table is not None:
+        source, order = held.workspace.table(held.table), exp.column("rowid")
+    else:
+        s.con.register(SOURCE, s.con.read_parquet(local_path(uri), file_row_number=True))
+        source, order = exp.Table(this=ident(SOURCE)), exp.column("file_row_number")
+    select = exp.select(
+        *[
+            exp.alias_(exp.Cast(this=exp.column(ident(n)), to=t.copy()), ident(n))
+            for n, t in cols.items()
+        ],
+        exp.alias_(order, ident(ROW)),
+    ).from_(source)
+    create = exp.Create(
+        this=stage.copy(),
+        kind="VIEW",
+        expression=select,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+    )
+    s.run(create)
+
+
 def stage_parquet(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
-    """A temporary table of the Parquet file's rows, cast to ``cols``, numbered in file order."""
+    """A temporary table of the Parquet file's rows, cast to ``cols``, numbered in file order.
+
+    For the Parquet loader's in-memory session; the DuckDB loader stages a view.
+    """
     import sqlglot.expressions as exp
 
     from dagwright.sql.render import ident

@@ -270,14 +270,15 @@ class SQLLoader(Loader[ConfigT]):
 
     # -- the contract ------------------------------------------------------------------
 
-    def batch_columns(self, uri: str) -> dict[str, exp.DataType]:
-        import pyarrow.parquet as pq
+    def dedupe(self, s: Session, stage: exp.Table, keys: list[str]) -> None:
+        """Keep one staged row per key, the last one in the batch."""
+        s.run(self._dedupe(stage, keys))
 
-        from dagwright.staging import local_path
+    def batch_columns(self, uri: str) -> dict[str, exp.DataType]:
+        from dagwright.staging import arrow_schema
         from loaders.typemap import sql_type
 
-        schema = pq.read_schema(local_path(uri))
-        return {f.name: sql_type(f.type, self.dialect, f.name) for f in schema}
+        return {f.name: sql_type(f.type, self.dialect, f.name) for f in arrow_schema(uri)}
 
     def plan_load(self, table_name: str, load: Load) -> list[str]:
         from loaders.typemap import build
@@ -338,7 +339,7 @@ class SQLLoader(Loader[ConfigT]):
                 for check in self._checks(load, stage, interval):
                     self._raise_check(s, load, table_name, check, state)
                 if load.write in ("merge", "scd2"):
-                    s.run(self._dedupe(stage, load.primary_key))
+                    self.dedupe(s, stage, load.primary_key)
                 rows = int(s.scalar(render(COUNT, self.dialect, stage=stage)))
                 crash_point("apply:start")
                 if target.args.get("db"):

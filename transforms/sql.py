@@ -399,7 +399,11 @@ def run_sql(
     ctx: RunContext,
     spec: PipelineSpec | None = None,
 ) -> str:
-    """Run a SQL step on an in-memory DuckDB over the staged inputs; return the SQL as run."""
+    """Run a SQL step on an in-memory DuckDB over the staged inputs; return the SQL as run.
+
+    With a run workspace, the step runs on a cursor of the warehouse's DuckDB instead and
+    its result becomes a workspace table (see ``dagwright.workspace``).
+    """
     import duckdb
 
     from dagwright.errors import StageError
@@ -411,10 +415,14 @@ def run_sql(
         params = compiled.values(ctx.interval)
     except SqlStepError as exc:
         raise StageError(f"transform_{name}", step_error(name, step, exc, spec, source)) from None
-    con = duckdb.connect()
+    workspace = ctx.workspace
+    con = workspace.con.cursor() if workspace is not None else duckdb.connect()
     try:
         for input_name, staged in inputs.items():
-            con.read_parquet(local_path(staged.uri)).create_view(input_name)
+            if workspace is not None:
+                workspace.expose(con, input_name, staged.uri)
+            else:
+                con.read_parquet(local_path(staged.uri)).create_view(input_name)
         try:
             relation = con.sql(compiled.sql, params=params)
         except duckdb.Error as exc:
@@ -425,9 +433,15 @@ def run_sql(
         if relation is None:
             raise StageError(f"transform_{name}", "the SQL returned no rows (not a query)")
         try:
-            relation.write_parquet(open_output(out))
+            if workspace is not None:
+                workspace.store(con, relation, out)
+            else:
+                relation.write_parquet(open_output(out))
         except duckdb.Error as exc:
-            raise StageError(f"transform_{name}", f"DuckDB: {exc}") from None
+            readable = (
+                workspace.explain(exc, [s.uri for s in inputs.values()]) if workspace else None
+            )
+            raise StageError(f"transform_{name}", str(readable or f"DuckDB: {exc}")) from None
     finally:
         con.close()
     return compiled.sql

@@ -108,12 +108,22 @@ def _cards(data: ReportData) -> str:
     seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
     loaded = sum(s.rows_out or 0 for s in run.stages if s.kind == "load")
     extracted = sum(s.rows_out or 0 for s in run.stages if s.kind == "extract")
+    # a source its SQL step read in place (run workspace) is not counted on its own
+    uncounted = sum(
+        1
+        for s in run.stages
+        if s.kind == "extract" and s.status == "success" and s.rows_out is None
+    )
     cards = [
         ("interval", interval, "interval"),
         ("started", _when(run.started_at) + " UTC", "started"),
         ("duration", "running" if seconds is None else f"{seconds:.2f}s", "duration"),
         ("stages", str(len(run.stages)), "stage-count"),
-        ("rows extracted", f"{extracted:,}", "rows-extracted"),
+        (
+            "rows extracted",
+            f"{extracted:,}" + (f" + {uncounted} source(s) uncounted" if uncounted else ""),
+            "rows-extracted",
+        ),
         ("rows loaded", f"{loaded:,}", "rows-loaded"),
         ("rows quarantined", f"{sum(data.quarantine.values()):,}", "rows-quarantined"),
     ]
