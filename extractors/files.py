@@ -416,15 +416,6 @@ class FileExtractor(Extractor[FileSourceConfig]):
             return None
         return self._error(exc, files)
 
-    def relation_on(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        return self._filtered(con)
-
-    def explain(self, exc: Exception) -> Exception | None:
-        files = self.files()
-        if not any(path in str(exc) for path in files):
-            return None
-        return self._error(exc, files)
-
     def write(self, path: str) -> ExtractResult:
         import duckdb
 
