@@ -4,15 +4,20 @@ Row-local map expectations (not null, between, in set, regex, ...) run on chunks
 ``chunk_rows`` rows holding only the columns they read, and their counts are summed;
 everything else (uniqueness, increasing, aggregates, table-level) runs once on the
 whole table restricted to its columns, so uniqueness stays exact across chunks.
+The data is read once: a reader thread turns the next chunk into a pandas frame (Arrow
+decoding and conversion release the GIL) while GE validates the current one, and keeps
+the columns of the whole-table expectations as Arrow until the end.
 Importing this module imports Great Expectations.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
+import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -84,35 +89,94 @@ class Outcome:
         return result
 
 
-class Data:
-    """A stage's rows: a staged Parquet file or an Arrow table (a loaded table)."""
+Batches = Callable[[list[str]], Iterable[pa.RecordBatch]]
+"""Reads a stage's rows as Arrow record batches holding the given columns."""
 
-    def __init__(self, source: str | pa.Table) -> None:
+
+class Data:
+    """A stage's rows: a staged Parquet file, an Arrow table (a loaded table), or record
+    batches from a factory (``columns -> batches``) with their schema.
+
+    ``rows`` is known up front for a file or a table; for batches, once validated.
+    """
+
+    def __init__(
+        self,
+        source: str | pa.Table | Batches,
+        schema: pa.Schema | None = None,
+        rows: int | None = None,
+    ) -> None:
         self.source = source
         if isinstance(source, pa.Table):
             self.schema, self.rows = source.schema, source.num_rows
-        else:
+        elif isinstance(source, str):
             meta = pq.ParquetFile(source).metadata
             self.schema, self.rows = meta.schema.to_arrow_schema(), meta.num_rows
+        elif schema is None:
+            raise TypeError("Data from record batches needs their schema")
+        else:
+            self.schema, self.rows = schema, rows
+
+    def batches(self, columns: list[str], batch_rows: int) -> Iterable[pa.RecordBatch]:
+        if isinstance(self.source, pa.Table):
+            return self.source.select(columns).to_batches(batch_rows)
+        if isinstance(self.source, str):
+            return pq.ParquetFile(self.source).iter_batches(batch_rows, columns=columns)
+        return self.source(columns)
 
     def chunks(self, columns: list[str], chunk_rows: int) -> Iterator[pa.Table]:
-        if isinstance(self.source, pa.Table):
-            table = self.source.select(columns)
-            for start in range(0, table.num_rows, chunk_rows):
-                yield table.slice(start, chunk_rows)
-            return
-        for batch in pq.ParquetFile(self.source).iter_batches(chunk_rows, columns=columns):
-            yield pa.Table.from_batches([batch])
+        """Tables of ``chunk_rows`` rows (the last one shorter); an empty input gives one
+        empty table."""
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        given = False
+        for batch in self.batches(columns, chunk_rows):
+            if not batch.num_rows:
+                continue
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= chunk_rows:
+                table = pa.Table.from_batches(pending)
+                yield table.slice(0, chunk_rows)
+                given = True
+                rest = table.slice(chunk_rows)
+                pending, held = rest.to_batches(), rest.num_rows
+        if pending:
+            yield pa.Table.from_batches(pending)
+        elif not given:
+            yield pa.schema([self.schema.field(c) for c in columns]).empty_table()
 
-    def whole(self, columns: list[str]) -> pa.Table:
-        if isinstance(self.source, pa.Table):
-            return self.source.select(columns)
-        return pq.read_table(self.source, columns=columns)
+
+@dataclass
+class _Piece:
+    """One chunk, ready for GE: its frame, and the Arrow columns kept for the end."""
+
+    rows: int
+    frame: Any = None
+    kept: pa.Table | None = None
+    only: bool = False
+    """The whole input fits this one chunk: every expectation runs on ``frame``."""
+
+
+def prepare() -> None:
+    """Build GE's context now (the check stage's warm-up calls it on its own thread)."""
+    _batch_definition()
 
 
 def _batch_definition() -> Any:
+    """One ephemeral context and dataframe batch definition for the process.
+
+    GE fingerprints every frame under 1 GB (an md5 over ``hash_pandas_object`` of all
+    of it, twice a validation) for batch metadata dagwright does not keep; that costs as
+    much as the four typical expectations together, so the threshold is set to never.
+    """
     global _BATCH_DEFINITION
-    if _BATCH_DEFINITION is None:
+    with _LOCK:
+        if _BATCH_DEFINITION is not None:
+            return _BATCH_DEFINITION
+        from great_expectations.execution_engine import pandas_execution_engine
+
+        pandas_execution_engine.HASH_THRESHOLD = 0
         config = DataContextConfig(
             progress_bars=ProgressBarsConfig(globally=False),
             store_backend_defaults=InMemoryStoreBackendDefaults(),
@@ -121,7 +185,7 @@ def _batch_definition() -> Any:
         context = gx.get_context(mode="ephemeral", project_config=config)
         asset = context.data_sources.add_pandas("dagwright").add_dataframe_asset("stage")
         _BATCH_DEFINITION = asset.add_batch_definition_whole_dataframe("rows")
-    return _BATCH_DEFINITION
+        return _BATCH_DEFINITION
 
 
 def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcome]:
@@ -153,28 +217,115 @@ def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcom
             continue
         (chunked if gx_types.is_chunkable(cls, item.type) else whole).append(i)
 
-    if data.rows <= chunk_rows:
-        whole, chunked = sorted(whole + chunked), []
-    with _LOCK:
-        if chunked:
-            columns = _columns(items, chunked, data)
-            parts: dict[int, list[tuple[int, ExpectationValidationResult]]] = {
-                i: [] for i in chunked
-            }
-            offset = 0
-            for chunk in data.chunks(columns, chunk_rows):
-                for i, res in _run(items, built, chunked, chunk).items():
-                    parts[i].append((offset, res))
-                offset += chunk.num_rows
-            for i in chunked:
-                outcomes[i] = _merge(items[i], parts[i])
-        if whole:
-            table = data.whole(_columns(items, whole, data))
-            for i, res in _run(items, built, whole, table).items():
-                outcomes[i] = _merge(items[i], [(0, res)])
+    if chunked or whole:
+        for i, res in _validate_data(items, built, chunked, whole, data, chunk_rows).items():
+            outcomes[i] = res
     for i, expectation in built.items():
         outcomes[i].config = expectation.configuration
     return [outcomes[i] for i in range(len(items))]
+
+
+def _validate_data(
+    items: list[CheckItem],
+    built: dict[int, Any],
+    chunked: list[int],
+    whole: list[int],
+    data: Data,
+    chunk_rows: int,
+) -> dict[int, Outcome]:
+    """One pass over the data: chunked items per chunk, whole items at the end."""
+    everything = sorted(chunked + whole)
+    chunk_columns = _columns(items, chunked, data)
+    whole_columns = _columns(items, whole, data)
+    read = _columns(items, everything, data)
+    parts: dict[int, list[tuple[int, ExpectationValidationResult]]] = {i: [] for i in everything}
+    kept: list[pa.Table] = []
+    offset = 0
+    pieces = _pieces(data, read, chunk_columns, whole_columns, chunk_rows)
+    for piece in _prefetch(pieces):
+        if piece.only:
+            for i, res in _run(items, built, everything, piece.frame).items():
+                parts[i].append((0, res))
+            whole = []
+        else:
+            if chunked:
+                for i, res in _run(items, built, chunked, piece.frame).items():
+                    parts[i].append((offset, res))
+            if piece.kept is not None:
+                kept.append(piece.kept)
+        offset += piece.rows
+    data.rows = offset
+    if whole:
+        table = pa.concat_tables(kept) if kept else data.schema.empty_table().select(whole_columns)
+        for i, res in _run(items, built, whole, _frame(table)).items():
+            parts[i].append((0, res))
+    return {i: _merge(items[i], parts[i]) for i in everything}
+
+
+def _pieces(
+    data: Data,
+    read: list[str],
+    chunk_columns: list[str],
+    whole_columns: list[str],
+    chunk_rows: int,
+) -> Iterator[_Piece]:
+    chunks = data.chunks(read, chunk_rows)
+    first = next(chunks)
+    second = next(chunks, None)
+    if second is None:
+        yield _Piece(first.num_rows, frame=_frame(first), only=True)
+        return
+    for table in itertools.chain((first, second), chunks):
+        yield _Piece(
+            table.num_rows,
+            frame=_frame(table.select(chunk_columns)) if chunk_columns else None,
+            kept=table.select(whole_columns) if whole_columns else None,
+        )
+
+
+_DONE = object()
+
+
+def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """``items``, produced on a reader thread at most ``depth`` ahead of the consumer.
+
+    An error in the reader is raised here; leaving early stops the reader.
+    """
+    ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put((_DONE, exc))
+            return
+        put((_DONE, None))
+
+    reader = threading.Thread(target=produce, name="checks-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _adapt_bounds(kwargs: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
@@ -216,19 +367,19 @@ def _columns(items: list[CheckItem], which: list[int], data: Data) -> list[str]:
 
 
 def _run(
-    items: list[CheckItem], built: dict[int, Any], which: list[int], table: pa.Table
+    items: list[CheckItem], built: dict[int, Any], which: list[int], frame: Any
 ) -> dict[int, ExpectationValidationResult]:
-    frame = _frame(table)
-    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
     results: dict[int, ExpectationValidationResult] = {}
-    for severity_rows, fmt in ((False, "SUMMARY"), (True, "COMPLETE")):
-        group = [i for i in which if (items[i].severity == "quarantine") == severity_rows]
-        if not group:
-            continue
-        suite = gx.ExpectationSuite(name="dagwright", expectations=[built[i] for i in group])
-        validation = batch.validate(suite, result_format=fmt)
-        for res in validation.results:
-            results[int(res.expectation_config.meta["dagwright_index"])] = res
+    with _LOCK:
+        batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+        for severity_rows, fmt in ((False, "SUMMARY"), (True, "COMPLETE")):
+            group = [i for i in which if (items[i].severity == "quarantine") == severity_rows]
+            if not group:
+                continue
+            suite = gx.ExpectationSuite(name="dagwright", expectations=[built[i] for i in group])
+            validation = batch.validate(suite, result_format=fmt)
+            for res in validation.results:
+                results[int(res.expectation_config.meta["dagwright_index"])] = res
     return results
 
 

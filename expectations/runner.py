@@ -8,8 +8,10 @@ Great Expectations suite result for Data Docs, to ``_dagwright.validations``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sys
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dagwright.executor import StageExecutor, StageResult
-    from dagwright.plan import Stage
+    from dagwright.plan import Plan, Stage
     from expectations.engine import Outcome
 
 CHUNK_ROWS = 1_000_000
@@ -46,6 +48,42 @@ REPLAY: dict[str, dict[str, pa.Table]] = {}
 """run id -> check stage id -> quarantined rows to validate again with the fresh input."""
 
 
+_WARM_UP: threading.Thread | None = None
+_WARM_UP_LOCK = threading.Lock()
+
+
+def warm_up(plan: Plan) -> None:
+    """Start importing Great Expectations on a background thread if ``plan`` has checks.
+
+    The import takes seconds; started when the run starts, it overlaps the extracts
+    instead of delaying the first check stage. A plan without checks imports nothing.
+    """
+    global _WARM_UP
+    if not any(stage.kind == "check" for stage in plan.stages.values()):
+        return
+    with _WARM_UP_LOCK:
+        if _WARM_UP is None and "expectations.engine" not in sys.modules:
+            _WARM_UP = threading.Thread(target=_import_engine, name="checks-warm-up", daemon=True)
+            _WARM_UP.start()
+
+
+def _import_engine() -> None:
+    with contextlib.suppress(Exception):  # the check stage imports it again and reports
+        from expectations import engine
+
+        engine.prepare()
+
+
+def _engine() -> Any:
+    """``expectations.engine``, once a warm-up under way has finished importing it."""
+    warming = _WARM_UP
+    if warming is not None:
+        warming.join()
+    from expectations import engine
+
+    return engine
+
+
 def quarantine_table(name: str) -> str:
     return f"{name}{QUARANTINE_SUFFIX}"
 
@@ -54,13 +92,21 @@ def run_stage_checks(
     executor: StageExecutor, stage: Stage, staged: StagedTable | None
 ) -> StageResult:
     from dagwright.executor import StageResult
-    from expectations import engine
 
+    engine = _engine()
     plan, ctx = executor.plan, executor.ctx
     kind = stage.checks_of or "source"
     checks = checks_for(plan.spec, kind, stage.name)
     if checks.problems:
         raise SpecError(checks.problems)
+    if staged is not None and _feeds_only_loaded_tables(executor, stage):
+        return StageResult(
+            stage=stage.id,
+            staged=staged,
+            rows_in=staged.rows,
+            rows_out=staged.rows,
+            checks="not run: the tables it feeds were already loaded for this interval",
+        )
     if staged is None:
         data = engine.Data(executor.loader.read_table(stage.name))
     else:
@@ -81,6 +127,7 @@ def run_stage_checks(
     now = datetime.now(UTC)
     quarantined = _quarantined_rows(outcomes)
     with _STORE_LOCK:
+        _forget_earlier_attempts(executor, stage)
         _store_results(executor, stage, outcomes, quarantined, now)
     blocking = [o for o in outcomes if not o.success and o.item.severity == "error"]
     if blocking:
@@ -121,6 +168,62 @@ def _blocking_message(stage: Stage, kind: str, failed: list[Outcome], run_id: st
         lines.append("nothing downstream of this check was loaded")
     lines.append(f"results: {RESULTS_TABLE} where run_id = '{run_id}'")
     return "\n".join(lines)
+
+
+def _feeds_only_loaded_tables(executor: StageExecutor, stage: Stage) -> bool:
+    """True when every load this check feeds is skipped as already loaded (after a killed
+    run): its rows reach no table, and the killed run's results and quarantine stand."""
+    from dagwright.runner import already_loaded
+
+    plan = executor.plan
+    loads = {
+        plan.stages[s].name for s in plan.downstream(stage.id) if plan.stages[s].kind == "load"
+    }
+    return bool(loads) and loads <= set(
+        already_loaded(plan, executor.loader, executor.ctx.interval)
+    )
+
+
+def _forget_earlier_attempts(executor: StageExecutor, stage: Stage) -> None:
+    """Drop what this stage stored in an earlier attempt at the same run or interval.
+
+    A retried task (same run id), or a rerun after a killed run of the same interval
+    (marked ``abandoned``), validates the same rows again: without this, its results and
+    quarantined rows would be stored twice. Results of finished runs are kept.
+    """
+    import sqlglot.expressions as exp
+
+    from dagwright.sql.render import ident
+    from loaders.parquet import ParquetLoader
+    from loaders.warehouse import SQLLoader
+
+    loader, ctx = executor.loader, executor.ctx
+    if not isinstance(loader, SQLLoader) or isinstance(loader, ParquetLoader):
+        return
+    start = ctx.interval.start if ctx.interval else None
+    end = ctx.interval.end if ctx.interval else None
+    runs = [ctx.run_id] + [
+        r.run_id
+        for r in loader.recent_runs(ctx.pipeline, limit=1000)
+        if r.status == "abandoned" and (r.interval_start, r.interval_end) == (start, end)
+    ]
+    targets = [
+        (RESULTS_TABLE, "stage", "run_id"),
+        (VALIDATIONS_TABLE, "stage", "run_id"),
+        (quarantine_table(stage.name), "_dagwright_stage", "_dagwright_run_id"),
+    ]
+    with loader.session() as s:
+        s.execute("BEGIN")
+        for name, stage_column, run_column in targets:
+            target = loader.target(name)
+            if loader.table_columns(s, target) is None:
+                continue
+            where = exp.and_(
+                exp.column(ident(stage_column)).eq(exp.Placeholder()),
+                exp.column(ident(run_column)).isin(*[exp.Placeholder() for _ in runs]),
+            )
+            s.execute(s.sql(exp.delete(target, where), with_params=True), [stage.id, *runs])
+        s.execute("COMMIT")
 
 
 def _store_results(

@@ -120,3 +120,75 @@ def test_date_bounds_compare_with_timestamp_columns() -> None:
         (False, 1, None),
         (False, 1, None),
     ]
+
+
+def test_record_batches_read_once_give_the_whole_frame_verdicts() -> None:
+    """Batches of uneven sizes, rechunked by 3: id 3 (rows 2 and 7) is still a duplicate."""
+    from expectations.engine import Data, validate
+
+    reads: list[list[str]] = []
+
+    def batches(columns: list[str]):
+        reads.append(columns)
+        table = ROWS.select(columns)
+        for start, length in ((0, 1), (1, 4), (5, 0), (5, 2), (7, 3)):
+            yield from table.slice(start, length).to_batches()
+
+    whole = verdicts(validate(ITEMS, Data(ROWS), chunk_rows=1_000))
+    data = Data(batches, ROWS.schema)
+    assert data.rows is None
+    assert verdicts(validate(ITEMS, data, chunk_rows=3)) == whole
+    assert data.rows == ROWS.num_rows
+    assert reads == [["id", "status", "amount"]]
+
+
+def test_only_the_columns_expectations_read_are_read() -> None:
+    from expectations.engine import Data, validate
+
+    reads: list[list[str]] = []
+
+    def batches(columns: list[str]):
+        reads.append(columns)
+        return ROWS.select(columns).to_batches(4)
+
+    outcomes = validate(ITEMS[:3], Data(batches, ROWS.schema), chunk_rows=4)
+    assert [o.unexpected_count for o in outcomes] == [2, 2, 3]
+    assert reads == [["id", "status"]]
+
+
+def test_an_error_while_reading_reaches_the_caller_and_stops_the_reader() -> None:
+    import threading
+
+    from dagwright.errors import DataError
+    from expectations.engine import Data, validate
+
+    def batches(columns: list[str]):
+        yield from ROWS.select(columns).slice(0, 4).to_batches()
+        raise DataError("orders.parquet: row 5, column 'id': not an integer")
+
+    with pytest.raises(DataError, match="row 5, column 'id'"):
+        validate(ITEMS, Data(batches, ROWS.schema), chunk_rows=2)
+    assert not [t for t in threading.enumerate() if t.name == "checks-reader"]
+
+
+def test_a_failing_validation_stops_the_reader_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GE raising on a chunk leaves no reader thread behind, however long the input."""
+    import threading
+
+    from expectations import engine
+
+    served = []
+
+    def endless(columns: list[str]):
+        while True:
+            served.append(1)
+            yield ROWS.select(columns).to_batches()[0]
+
+    def broken(*args):
+        raise RuntimeError("GE broke")
+
+    monkeypatch.setattr(engine, "_run", broken)
+    with pytest.raises(RuntimeError, match="GE broke"):
+        engine.validate(ITEMS[1:2], engine.Data(endless, ROWS.schema), chunk_rows=5)
+    assert not [t for t in threading.enumerate() if t.name == "checks-reader"]
+    assert len(served) < 10

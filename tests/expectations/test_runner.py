@@ -256,3 +256,66 @@ def test_example_pipeline_checks_pass_and_warn(example_project: Project) -> None
         36,
         1000,
     )
+
+
+IMPORTS_AFTER_CLI = """
+import json, sys
+from dagwright.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "ge": "great_expectations" in sys.modules}))
+"""
+
+WARM_UP_ORDER = """
+import json, sys
+from pathlib import Path
+from dagwright.plan import build_plan
+from dagwright.runner import run_pipeline
+from dagwright.spec.load import load_spec
+import expectations.runner as checks
+
+started = {}
+def listener(stage, status, result):
+    if status == "running":
+        started[stage.id] = checks._WARM_UP is not None
+outcome = run_pipeline(build_plan(load_spec(Path(sys.argv[1]))), listener=listener)
+print(json.dumps({"ok": outcome.ok, "warm_up_before": started,
+                  "checks": {s.stage: s.checks for s in outcome.record.stages}}))
+"""
+
+
+def _python(script: str, *args: str, cwd) -> dict:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_run_without_checks_never_imports_great_expectations(orders_project: Project) -> None:
+    orders_spec(orders_project)
+    out = _python(IMPORTS_AFTER_CLI, "run", "orders", cwd=orders_project.root)
+    assert out == {"code": 0, "ge": False}
+    assert orders_project.query("select count(*) from fct_orders") == [(8,)]
+
+
+def test_a_run_with_checks_starts_importing_great_expectations_first(
+    orders_project: Project,
+) -> None:
+    """The import overlaps the extract: it began before any stage started."""
+    path = orders_spec(orders_project, source="[orders_loose]")
+    out = _python(WARM_UP_ORDER, str(path), cwd=orders_project.root)
+    assert out["ok"]
+    assert out["warm_up_before"] == {
+        "extract_orders": True,
+        "check_orders": True,
+        "transform_kept": True,
+        "load_fct_orders": True,
+    }
+    assert out["checks"]["check_orders"] == "3/3 passed"
