@@ -8,7 +8,12 @@ Used as ``python killpoint.py ARGS...`` (the arguments of ``dagwright``). Enviro
 - ``SLOW_STATEMENT=N`` and ``SLOW_SECONDS=S``: sleep S seconds before the N-th statement
   (a slow run, to hold the warehouse while another process starts);
 - ``STATEMENT_LOG=path``: append each statement's first word to ``path`` (to learn N and
-  where the COMMITs are, from a clean run).
+  where the COMMITs are, from a clean run);
+- inside check stages: ``KILL_CHUNK=N`` SIGKILLs when the N-th chunk of a validation is
+  read (after the previous chunks were validated); ``KILL_APPEND=N`` with ``KILL_WHEN``
+  just before or after the N-th side-table append (check results, validations, quarantine
+  rows); ``CHECK_CHUNK_ROWS=R`` validates in chunks of R rows; ``EVENT_LOG=path`` appends
+  ``chunk`` and ``append TABLE FIRST LAST`` (the statement numbers the append ran) lines.
 
 Nothing of dagwright is replaced: the real loader runs, and the process really dies.
 """
@@ -79,6 +84,61 @@ def _connect(database: str = ":memory:", *args: object, **kwargs: object) -> obj
 
 
 duckdb.connect = _connect
+
+KILL_CHUNK = int(os.environ.get("KILL_CHUNK", "0"))
+KILL_APPEND = int(os.environ.get("KILL_APPEND", "0"))
+EVENTS = os.environ.get("EVENT_LOG")
+CHUNK_ROWS = int(os.environ.get("CHECK_CHUNK_ROWS", "0"))
+_chunks = 0
+_appends = 0
+
+
+def _event(line: str) -> None:
+    if EVENTS:
+        with open(EVENTS, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
+
+def _watch_checks() -> None:
+    """Count validation chunks and side-table appends (the real ones run unchanged)."""
+    import expectations.engine
+    import expectations.runner
+    from loaders.duckdb import DuckDBLoader
+
+    if CHUNK_ROWS:
+        expectations.runner.CHUNK_ROWS = CHUNK_ROWS
+    real_chunks = expectations.engine.Data.chunks
+    real_append = DuckDBLoader.append_rows
+
+    def chunks(self: object, *args: object, **kwargs: object) -> object:
+        global _chunks
+        for chunk in real_chunks(self, *args, **kwargs):
+            with _lock:
+                _chunks += 1
+                number = _chunks
+            _event("chunk")
+            if number == KILL_CHUNK:
+                _die()
+            yield chunk
+
+    def append_rows(self: object, table_name: str, data: object) -> None:
+        global _appends
+        with _lock:
+            _appends += 1
+            number, first = _appends, _count + 1
+        if number == KILL_APPEND and not KILL_AFTER:
+            _die()
+        real_append(self, table_name, data)
+        _event(f"append {table_name} {first} {_count}")
+        if number == KILL_APPEND and KILL_AFTER:
+            _die()
+
+    expectations.engine.Data.chunks = chunks
+    DuckDBLoader.append_rows = append_rows
+
+
+if KILL_CHUNK or KILL_APPEND or EVENTS or CHUNK_ROWS:
+    _watch_checks()
 
 if __name__ == "__main__":
     from dagwright.cli import main

@@ -68,6 +68,51 @@ loads:
   t_delete_insert: {from: enriched, write: delete_insert, merge_key: [id]}
 """
 """The same loads without a schedule: runs have no data interval."""
+CHECKED = """\
+pipeline: crashy
+schedule: "@daily"
+start_date: 2026-01-01
+sources:
+  events:
+    extractor: csv
+    path: data/events.csv
+    columns: {id: BIGINT, ts: TIMESTAMP, k: INTEGER, amount: BIGINT}
+    incremental: {cursor: ts}
+    expect:
+      - {expect_column_values_to_not_be_null: {column: id}}
+      - {expect_column_values_to_be_between: {column: amount, max_value: 900}, severity: quarantine}
+  events_by_day:
+    extractor: csv
+    path: data/events.csv
+    columns: {id: BIGINT, ts: TIMESTAMP, k: INTEGER, amount: BIGINT}
+    incremental: {cursor: ts, use_interval: true}
+    expect:
+      - {expect_column_values_to_be_between: {column: amount, max_value: 950}, severity: quarantine}
+      - {expect_column_values_to_be_between: {column: k, max_value: 5}, severity: warn}
+transforms:
+  enriched:
+    sql: select id, ts, k, amount, amount * 2 as doubled from events
+  daily:
+    sql: |
+      select k, min(cast(ts as date)) as day, count(*) as n, sum(amount) as total
+      from events_by_day group by k
+    expect:
+      - {expect_column_values_to_be_between: {column: n, max_value: 700}, severity: quarantine}
+destination:
+  loader: duckdb
+  path: warehouse.duckdb
+  lock_timeout: {lock_timeout}
+loads:
+  t_append: {from: enriched, write: append}
+  t_merge: {from: enriched, write: merge, primary_key: [id]}
+  d_delete_insert:
+    from: daily
+    write: delete_insert
+    interval_column: day
+    expect: [{expect_table_row_count_to_be_between: {min_value: 1, max_value: 20}}]
+"""
+"""Checks on both sources and on a transform (quarantine, error, warn) and after a load."""
+QUARANTINES = ["events__quarantine", "events_by_day__quarantine", "daily__quarantine"]
 TABLES = ["t_append", "t_replace", "t_merge", "t_delete_insert", "d_append", "d_delete_insert"]
 DAY1 = ("2026-01-01", "2026-01-02")
 DAY2 = ("2026-01-02", "2026-01-03")
@@ -166,6 +211,35 @@ class CrashProject:
         finally:
             con.close()
         return {"tables": tables, "ledger": ledger, "watermarks": marks}
+
+    def check_state(self) -> dict[str, Any]:
+        """The checks' side tables, without what differs between runs (run id, time)."""
+        import duckdb
+
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            results = con.execute(
+                "SELECT stage, expectation, kwargs, severity, success, observed_value, "
+                "element_count, unexpected_count, rows_quarantined "
+                'FROM "_dagwright"."check_results" ORDER BY ALL'
+            ).fetchall()
+            validations = con.execute(
+                'SELECT stage, success FROM "_dagwright"."validations" ORDER BY ALL'
+            ).fetchall()
+            present = {
+                r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            }
+            quarantine = {
+                name: con.execute(
+                    f'SELECT * EXCLUDE ("_dagwright_run_id", "_dagwright_quarantined_at") '
+                    f'FROM "{name}" ORDER BY ALL'
+                ).fetchall()
+                for name in QUARANTINES
+                if name in present
+            }
+        finally:
+            con.close()
+        return {"check_results": results, "validations": validations, "quarantine": quarantine}
 
     def runs(self) -> list[tuple[str, str]]:
         import duckdb
