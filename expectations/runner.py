@@ -8,8 +8,10 @@ Great Expectations suite result for Data Docs, to ``_dagwright.validations``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sys
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dagwright.executor import StageExecutor, StageResult
-    from dagwright.plan import Stage
+    from dagwright.plan import Plan, Stage
     from expectations.engine import Outcome
 
 CHUNK_ROWS = 1_000_000
@@ -46,6 +48,42 @@ REPLAY: dict[str, dict[str, pa.Table]] = {}
 """run id -> check stage id -> quarantined rows to validate again with the fresh input."""
 
 
+_WARM_UP: threading.Thread | None = None
+_WARM_UP_LOCK = threading.Lock()
+
+
+def warm_up(plan: Plan) -> None:
+    """Start importing Great Expectations on a background thread if ``plan`` has checks.
+
+    The import takes seconds; started when the run starts, it overlaps the extracts
+    instead of delaying the first check stage. A plan without checks imports nothing.
+    """
+    global _WARM_UP
+    if not any(stage.kind == "check" for stage in plan.stages.values()):
+        return
+    with _WARM_UP_LOCK:
+        if _WARM_UP is None and "expectations.engine" not in sys.modules:
+            _WARM_UP = threading.Thread(target=_import_engine, name="checks-warm-up", daemon=True)
+            _WARM_UP.start()
+
+
+def _import_engine() -> None:
+    with contextlib.suppress(Exception):  # the check stage imports it again and reports
+        from expectations import engine
+
+        engine.prepare()
+
+
+def _engine() -> Any:
+    """``expectations.engine``, once a warm-up under way has finished importing it."""
+    warming = _WARM_UP
+    if warming is not None:
+        warming.join()
+    from expectations import engine
+
+    return engine
+
+
 def quarantine_table(name: str) -> str:
     return f"{name}{QUARANTINE_SUFFIX}"
 
@@ -54,8 +92,8 @@ def run_stage_checks(
     executor: StageExecutor, stage: Stage, staged: StagedTable | None
 ) -> StageResult:
     from dagwright.executor import StageResult
-    from expectations import engine
 
+    engine = _engine()
     plan, ctx = executor.plan, executor.ctx
     kind = stage.checks_of or "source"
     checks = checks_for(plan.spec, kind, stage.name)
