@@ -32,6 +32,7 @@ Factory = Callable[[Any], Any]
 Explain = Callable[[Exception], Exception | None]
 """A source's reading of an engine error: a readable error when it is about the source."""
 
+ATTACH = "ATTACH ':memory:' AS :catalog"
 OUT_VIEW = "__dagwright_out"
 BATCH_ROWS = 100_000
 _SEQ = itertools.count(1)
@@ -76,7 +77,7 @@ class Workspace:
         self.con = con
         self.catalog = f"dagwright_ws_{next(_SEQ)}"
         with self.cursor() as cur:
-            cur.execute(render("ATTACH ':memory:' AS :catalog", "duckdb", catalog=self.catalog))
+            cur.execute(render(ATTACH, "duckdb", catalog=self.catalog))
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -102,12 +103,14 @@ class Workspace:
         return item
 
     def add_lazy(self, uri: str, factory: Factory, explain: Explain | None = None) -> Entry:
-        """A source read where it is consumed; building it here checks it binds."""
-        from dagwright.staging import fingerprint
+        """A source read where it is consumed, and only there.
 
-        with self.cursor() as cur:
-            schema = factory(cur).limit(0).to_arrow_table().schema
-        return self._register(Entry(self, uri, None, factory, explain, None, fingerprint(schema)))
+        It is not bound here: binding a CSV source sniffs its files (a second of wall time
+        on a busy machine), and the step that reads it binds it again on its own cursor
+        (DuckDB binds a relation per connection). Its problems show in that step, under
+        the source's name; its schema fingerprint stays unknown ("").
+        """
+        return self._register(Entry(self, uri, None, factory, explain, None, ""))
 
     def add_relation(self, uri: str, build: Factory, explain: Explain | None = None) -> Entry:
         """Materialise the relation ``build`` makes into the workspace table of ``uri``."""
@@ -134,11 +137,9 @@ class Workspace:
 
     def _fingerprint(self, target: exp.Table) -> str:
         from dagwright.sql.render import render
-        from dagwright.staging import fingerprint
 
         with self.cursor() as cur:
-            empty = cur.sql(render("SELECT * FROM :t LIMIT 0", "duckdb", t=target))
-            return fingerprint(empty.to_arrow_table().schema)
+            return _shape(cur.sql(render("SELECT * FROM :t", "duckdb", t=target)))
 
     def relation(self, cur: duckdb.DuckDBPyConnection, item: Entry) -> duckdb.DuckDBPyRelation:
         """The entry's rows as a relation on ``cur``."""
@@ -238,3 +239,11 @@ class Workspace:
                 del _ENTRIES[uri]
         with suppress(Exception), self.cursor() as cur:
             cur.execute(render("DETACH :catalog", "duckdb", catalog=self.catalog))
+
+
+def _shape(rel: duckdb.DuckDBPyRelation) -> str:
+    """A schema fingerprint from the relation's bound column types (nothing is read)."""
+    import hashlib
+
+    text = ",".join(f"{name}:{kind}" for name, kind in zip(rel.columns, rel.types, strict=True))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
