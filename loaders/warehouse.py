@@ -27,6 +27,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -382,7 +383,7 @@ class SQLLoader(Loader[ConfigT]):
             return LoadResult(table=table_name, rows=rows, sql=s.executed, notes=notes)
 
     def _sql(self, template: str) -> str:
-        return render(template, self.dialect)
+        return _static(template, self.dialect)
 
     @staticmethod
     def _params(
@@ -817,6 +818,12 @@ class SQLLoader(Loader[ConfigT]):
             rows = s.execute(self._sql(SELECT_INTERVALS), [pipeline])
         names = ["table_name", "interval_start", "interval_end", "run_id", "rows", "loaded_at"]
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+@lru_cache(maxsize=64)
+def _static(template: str, dialect: str) -> str:
+    """A template without identifiers to fill, rendered once per dialect (not per statement)."""
+    return render(template, dialect)
 
 
 def _utc(value: datetime) -> datetime:
