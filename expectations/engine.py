@@ -311,6 +311,10 @@ def _prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             put((_DONE, exc))
             return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         put((_DONE, None))
 
     reader = threading.Thread(target=produce, name="checks-reader", daemon=True)

@@ -9,6 +9,7 @@ Great Expectations suite result for Data Docs, to ``_dagwright.validations``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import sys
@@ -17,7 +18,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import DataError, SpecError
-from dagwright.staging import StagedTable, describe, local_path, open_output, stage_uri
+from dagwright.staging import (
+    StagedTable,
+    arrow_schema,
+    describe,
+    local_path,
+    open_output,
+    read_batches,
+    stage_uri,
+)
 from expectations.suites import checks_for
 
 if TYPE_CHECKING:
@@ -113,7 +122,8 @@ def run_stage_checks(
         replayed = REPLAY.get(ctx.run_id, {}).get(stage.id)
         if replayed is not None:
             staged = _with_replayed(staged, replayed, ctx.staging_dir, stage.id)
-        data = engine.Data(local_path(staged.uri))
+        reader = functools.partial(read_batches, staged.uri)
+        data = engine.Data(reader, arrow_schema(staged.uri), staged.rows)
     outcomes = engine.validate(checks.items, data, CHUNK_ROWS)
     for o in outcomes:
         log.info(

@@ -319,3 +319,26 @@ def test_a_run_with_checks_starts_importing_great_expectations_first(
         "load_fct_orders": True,
     }
     assert out["checks"]["check_orders"] == "3/3 passed"
+
+
+def test_checks_read_a_workspace_input_without_writing_parquet(orders_project: Project) -> None:
+    """On the local runner the extract's rows stay in the workspace: checked, not staged."""
+    from pathlib import Path
+
+    staged: dict[str, bool] = {}
+
+    def listener(stage, status, result) -> None:
+        if stage.id == "check_orders" and status == "success":
+            staged["parquet"] = Path(result.staged.uri).exists()
+
+    path = orders_spec(orders_project, source="[orders_loose]")
+    outcome = run_pipeline(build_plan(load_spec(path)), listener=listener)
+    assert outcome.ok, outcome.record.error
+    assert stages(outcome)["check_orders"] == ("success", "3/3 passed")
+    assert staged == {"parquet": False}
+
+    path = orders_spec(orders_project, source=f"[{NOT_NULL_CUSTOMER}, severity: quarantine}}]")
+    outcome = run_pipeline(build_plan(load_spec(path)), listener=listener)
+    assert outcome.ok, outcome.record.error
+    assert orders_project.query("select count(*) from fct_orders") == [(6,)]
+    assert staged == {"parquet": True}, "the passing rows go on as a Parquet file"
