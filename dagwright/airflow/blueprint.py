@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dagwright import __version__
+from dagwright.spec.batch import collections_per_spec
 
 CACHE_VERSION = f"1:{__version__}"
 CACHE_FILE = Path(".dagwright") / "airflow-specs.json"
@@ -215,22 +216,24 @@ def load_blueprints(
     entries: dict[str, Any] = {}
     pending: list[str] = []
     changed = False
-    for path in spec_files(dags_dir):
-        key = str(path)
-        entry = cache.get(key)
-        if entry is None or not _fresh(entry, path):
-            now = time.monotonic()
-            if now - started > budget:
-                pending.append(_relative(key, project_root))
-                if entry is not None:
-                    entries[key] = entry
-                continue
-            entry = _build_entry(path, project_root)
-            changed = True
-            if now - last_save > 2.0:
-                _write_cache(cache_path, {**cache, **entries, key: entry})
-                last_save = now
-        entries[key] = entry
+    with collections_per_spec() as tick:
+        for path in spec_files(dags_dir):
+            key = str(path)
+            entry = cache.get(key)
+            if entry is None or not _fresh(entry, path):
+                now = time.monotonic()
+                if now - started > budget:
+                    pending.append(_relative(key, project_root))
+                    if entry is not None:
+                        entries[key] = entry
+                    continue
+                entry = _build_entry(path, project_root)
+                tick()
+                changed = True
+                if now - last_save > 2.0:
+                    _write_cache(cache_path, {**cache, **entries, key: entry})
+                    last_save = now
+            entries[key] = entry
     if changed or set(entries) != set(cache):
         _write_cache(cache_path, entries)
     blueprints: list[Blueprint] = []

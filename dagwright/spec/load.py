@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from dagwright import plugins
 from dagwright.errors import Problem, SpecError, did_you_mean
+from dagwright.spec.batch import collections_per_spec
 from dagwright.spec.model import PipelineBase, json_schema, pipeline_model
 from dagwright.spec.types import NAME_PATTERN
 from dagwright.spec.yaml_source import Document, Loc, read_yaml
@@ -79,23 +80,26 @@ def load_specs(paths: list[Path]) -> tuple[list[PipelineSpec], list[Problem]]:
     specs: list[PipelineSpec] = []
     problems: list[Problem] = []
     seen: dict[str, PipelineSpec] = {}
-    for path in discover(paths):
-        try:
-            spec = load_spec(path)
-        except SpecError as exc:
-            problems.extend(exc.problems)
-            continue
-        if spec.name in seen:
-            first = seen[spec.name]
-            problems.append(
-                spec.problem(
-                    ("pipeline",),
-                    f"duplicate pipeline name {spec.name!r}: also defined in {first.path}",
+    with collections_per_spec() as tick:
+        for path in discover(paths):
+            try:
+                spec = load_spec(path)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+                continue
+            finally:
+                tick()
+            if spec.name in seen:
+                first = seen[spec.name]
+                problems.append(
+                    spec.problem(
+                        ("pipeline",),
+                        f"duplicate pipeline name {spec.name!r}: also defined in {first.path}",
+                    )
                 )
-            )
-            continue
-        seen[spec.name] = spec
-        specs.append(spec)
+                continue
+            seen[spec.name] = spec
+            specs.append(spec)
     return specs, problems
 
 
