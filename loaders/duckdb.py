@@ -122,9 +122,14 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
         held = _HELD.get(str(self.path.absolute()))
         if held is None:
             return None
+        import duckdb
+
         from dagwright.workspace import Workspace
 
-        return Workspace(held)
+        try:
+            return Workspace(held)
+        except duckdb.Error:
+            return None  # the stages exchange Parquet files instead
 
     def _target(self, name: str) -> exp.Table:
         return self.target(name)
