@@ -97,7 +97,7 @@ transforms:
       select k, min(cast(ts as date)) as day, count(*) as n, sum(amount) as total
       from events_by_day group by k
     expect:
-      - {expect_column_values_to_be_between: {column: n, max_value: 700}, severity: quarantine}
+      - {expect_column_values_to_be_between: {column: n, max_value: 272}, severity: quarantine}
 destination:
   loader: duckdb
   path: warehouse.duckdb

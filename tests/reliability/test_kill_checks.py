@@ -2,7 +2,7 @@
 
 The pipeline (``support.CHECKED``) checks both sources and a transform, with
 ``quarantine``, ``error`` and ``warn`` items, and checks a table after its load. Every
-trial validates in chunks of 1,000 rows and kills the run:
+trial validates in chunks of 400 rows and kills the run:
 
 - when a validation reads its N-th chunk (the earlier chunks were validated), or
 - just before or after the N-th append to a check side table (check results, Great
@@ -14,7 +14,7 @@ After a rerun of the same interval, the destination tables, ledger and watermark
 the check results, validations and quarantine tables (run ids and times aside) must equal
 a clean run's: nothing lost, nothing stored twice; and no run may still be ``running``.
 
-``DAGWRIGHT_KILL_POINTS`` (default 4 here) sets the number of trials, ``DAGWRIGHT_KILL_SEED``
+``DAGWRIGHT_KILL_POINTS`` (default 2 here) sets the number of trials, ``DAGWRIGHT_KILL_SEED``
 the seed; ``DAGWRIGHT_KILL_REPORT=path`` appends one JSON line per trial.
 """
 
@@ -33,10 +33,10 @@ import pytest
 from tests.reliability.support import CHECKED, DAY1, DAY2, CrashProject, write_events
 from tests.reliability.test_kill import report
 
-TRIALS = int(os.environ.get("DAGWRIGHT_KILL_POINTS", "4"))
+TRIALS = int(os.environ.get("DAGWRIGHT_KILL_POINTS", "2"))
 SEED = int(os.environ.get("DAGWRIGHT_KILL_SEED", "20261128"))
-ROWS_PER_DAY = 5_000
-CHUNKS = {"CHECK_CHUNK_ROWS": "1000"}
+ROWS_PER_DAY = 2_000
+CHUNKS = {"CHECK_CHUNK_ROWS": "400"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("kill_checks")]
 
