@@ -241,21 +241,20 @@ def _validate_data(
     parts: dict[int, list[tuple[int, ExpectationValidationResult]]] = {i: [] for i in everything}
     kept: list[pa.Table] = []
     offset = 0
+    single = False
     pieces = _pieces(data, read, chunk_columns, whole_columns, chunk_rows)
-    for piece in _prefetch(pieces):
-        if piece.only:
-            for i, res in _run(items, built, everything, piece.frame).items():
-                parts[i].append((0, res))
-            whole = []
-        else:
-            if chunked:
-                for i, res in _run(items, built, chunked, piece.frame).items():
+    with contextlib.closing(_prefetch(pieces)) as stream:
+        for piece in stream:
+            single = piece.only
+            which = everything if single else chunked
+            if which:
+                for i, res in _run(items, built, which, piece.frame).items():
                     parts[i].append((offset, res))
             if piece.kept is not None:
                 kept.append(piece.kept)
-        offset += piece.rows
+            offset += piece.rows
     data.rows = offset
-    if whole:
+    if whole and not single:
         table = pa.concat_tables(kept) if kept else data.schema.empty_table().select(whole_columns)
         for i, res in _run(items, built, whole, _frame(table)).items():
             parts[i].append((0, res))
