@@ -213,7 +213,8 @@ class CrashProject:
         return {"tables": tables, "ledger": ledger, "watermarks": marks}
 
     def check_state(self) -> dict[str, Any]:
-        """The checks' side tables, without what differs between runs (run id, time)."""
+        """The checks' side tables, without what differs between runs: run id, time, and the
+        row's position in its batch (a transform's row order is not fixed)."""
         import duckdb
 
         con = duckdb.connect(str(self.warehouse), read_only=True)
@@ -231,8 +232,8 @@ class CrashProject:
             }
             quarantine = {
                 name: con.execute(
-                    f'SELECT * EXCLUDE ("_dagwright_run_id", "_dagwright_quarantined_at") '
-                    f'FROM "{name}" ORDER BY ALL'
+                    'SELECT * EXCLUDE ("_dagwright_run_id", "_dagwright_quarantined_at", '
+                    f'"_dagwright_row") FROM "{name}" ORDER BY ALL'
                 ).fetchall()
                 for name in QUARANTINES
                 if name in present
