@@ -142,7 +142,14 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
     def stage(self, s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
         stage_view(s, stage, uri, cols)
 
-    def dedupe(self, s: Session, stage: exp.Table, keys: list[str]) -> None:
+    def staging_statements(
+        self, stage: exp.Table, cols: dict[str, exp.DataType]
+    ) -> list[exp.Expression | str]:
+        import sqlglot.expressions as exp
+
+        return [staged_view(stage, exp.Table(this=ident(SOURCE)), "file_row_number", cols)]
+
+    def dedupe_statements(self, stage: exp.Table, keys: list[str]) -> list[exp.Expression | str]:
         """The staged batch is a view: keep its last row per key in a temporary table.
 
         Only the kept rows are held in memory, and only for merge and scd2.
@@ -158,16 +165,16 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
             .from_(stage.copy())
             .where(exp.In(this=exp.column(ident(ROW)), query=exp.Subquery(this=last)))
         )
-        s.run(
+        return [
             exp.Create(
                 this=table(KEPT),
                 kind="TABLE",
                 expression=kept,
                 properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-            )
-        )
-        s.run(render("DROP VIEW :stage", DIALECT, stage=stage))
-        s.run(render("ALTER TABLE :kept RENAME TO :stage", DIALECT, kept=KEPT, stage=stage.name))
+            ),
+            render("DROP VIEW :stage", DIALECT, stage=stage),
+            render("ALTER TABLE :kept RENAME TO :stage", DIALECT, kept=KEPT, stage=stage.name),
+        ]
 
     def table_columns(self, s: Session, target: exp.Table) -> dict[str, exp.DataType] | None:
         return columns_of(s, target)
@@ -226,24 +233,32 @@ def stage_view(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataT
     assert isinstance(s, DuckDBSession)
     held = workspace.entry(uri)
     if held is not None and held.table is not None:
-        source, order = held.workspace.table(held.table), exp.column("rowid")
+        source, order = held.workspace.table(held.table), "rowid"
     else:
         s.con.register(SOURCE, s.con.read_parquet(local_path(uri), file_row_number=True))
-        source, order = exp.Table(this=ident(SOURCE)), exp.column("file_row_number")
+        source, order = exp.Table(this=ident(SOURCE)), "file_row_number"
+    s.run(staged_view(stage, source, order, cols))
+
+
+def staged_view(
+    stage: exp.Table, source: exp.Table, order: str, cols: dict[str, exp.DataType]
+) -> exp.Create:
+    """``CREATE TEMPORARY VIEW stage AS SELECT CAST(col AS type)..., order AS row FROM source``."""
+    import sqlglot.expressions as exp
+
     select = exp.select(
         *[
             exp.alias_(exp.Cast(this=exp.column(ident(n)), to=t.copy()), ident(n))
             for n, t in cols.items()
         ],
-        exp.alias_(order, ident(ROW)),
+        exp.alias_(exp.column(order), ident(ROW)),
     ).from_(source)
-    create = exp.Create(
+    return exp.Create(
         this=stage.copy(),
         kind="VIEW",
         expression=select,
         properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
     )
-    s.run(create)
 
 
 def stage_parquet(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:

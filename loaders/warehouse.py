@@ -273,7 +273,19 @@ class SQLLoader(Loader[ConfigT]):
 
     def dedupe(self, s: Session, stage: exp.Table, keys: list[str]) -> None:
         """Keep one staged row per key, the last one in the batch."""
-        s.run(self._dedupe(stage, keys))
+        for statement in self.dedupe_statements(stage, keys):
+            s.run(statement)
+
+    def dedupe_statements(self, stage: exp.Table, keys: list[str]) -> list[exp.Expression | str]:
+        return [self._dedupe(stage, keys)]
+
+    def staging_statements(
+        self, stage: exp.Table, cols: dict[str, exp.DataType]
+    ) -> list[exp.Expression | str]:
+        """What ``stage`` runs, as ``plan`` shows it: a temporary table of the batch."""
+        from loaders.typemap import build
+
+        return [create_table(stage, {**cols, ROW: build("BIGINT", self.dialect)}, True)]
 
     def batch_columns(self, uri: str) -> dict[str, exp.DataType]:
         from dagwright.staging import arrow_schema
@@ -288,12 +300,10 @@ class SQLLoader(Loader[ConfigT]):
         s.dialect = self.dialect
         cols = {"<batch columns>": build("TEXT", self.dialect)}
         target, stage = self.target(table_name), table(STAGE)
-        statements = [
-            s.sql(create_table(stage, {**cols, ROW: build("BIGINT", self.dialect)}, True))
-        ]
+        statements = [_text(s, x) for x in self.staging_statements(stage, cols)]
         statements += [s.sql(x) for x in self._checks(load, stage, has_interval=True)]
         if load.write in ("merge", "scd2"):
-            statements.append(s.sql(self._dedupe(stage, load.primary_key)))
+            statements += [_text(s, x) for x in self.dedupe_statements(stage, load.primary_key)]
         statements.append(s.sql(create_table(target, self._table_types(load, cols))))
         apply = self._apply(load, target, stage, list(cols), list(cols), True, ["<previous load>"])
         statements += [s.sql(x) for x, _ in apply]
@@ -824,6 +834,10 @@ class SQLLoader(Loader[ConfigT]):
 def _static(template: str, dialect: str) -> str:
     """A template without identifiers to fill, rendered once per dialect (not per statement)."""
     return render(template, dialect)
+
+
+def _text(s: Session, statement: exp.Expression | str) -> str:
+    return statement if isinstance(statement, str) else s.sql(statement)
 
 
 def _utc(value: datetime) -> datetime:

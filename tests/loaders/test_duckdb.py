@@ -78,3 +78,18 @@ def test_a_workspace_batch_merges_last_row_wins_in_one_transaction(tmp_path: Pat
     with target.connect(read_only=True) as con:
         ledger = con.execute('SELECT table_name, "rows" FROM "_dagwright"."intervals"').fetchall()
     assert ledger == [("t", 3)]
+
+
+def test_the_plan_shows_the_staging_statements_a_merge_runs(tmp_path: Path) -> None:
+    path = tmp_path / "batch.parquet"
+    pq.write_table(pa.table({"id": [1, 1], "v": ["a", "b"]}), path)
+    target = loader(tmp_path)
+
+    planned = target.plan_load("t", MERGE)
+    ran = target.load("t", MERGE, describe(str(path)), state("t")).sql
+
+    def staging(statements: list[str]) -> list[str]:
+        return [" ".join(s.split()[:4]) for s in statements if "__dagwright_" in s.split("(")[0]]
+
+    assert staging(planned) == staging(ran)
+    assert staging(planned)[0] == 'CREATE TEMPORARY VIEW "__dagwright_stage"'
