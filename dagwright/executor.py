@@ -36,6 +36,8 @@ class StageResult:
     watermark: str | None = None
     """The extract's new watermark, encoded; committed by the loads downstream."""
     sql: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    """Why the stage did nothing (its table was already loaded for this interval)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -171,6 +173,9 @@ class StageExecutor:
     def _check(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
         from expectations.runner import run_stage_checks
 
+        upstream = results[stage.upstream[0]]
+        if upstream.skipped:
+            return StageResult(stage=stage.id, skipped=upstream.skipped)
         staged = _staged(results, stage.upstream[0]) if stage.checks_of != "load" else None
         return run_stage_checks(self, stage, staged)
 
@@ -178,6 +183,14 @@ class StageExecutor:
         load = self.plan.spec.model.loads[stage.name]
         ((_, provider),) = stage.data_inputs
         staged = _staged(results, provider)
+        loaded_by = self._loaded_by(stage.name)
+        if loaded_by is not None:
+            return StageResult(
+                stage=stage.id,
+                rows_in=staged.rows,
+                rows_out=0,
+                skipped=f"already loaded for this interval by run {loaded_by}",
+            )
         watermarks: dict[str, Any] = {}
         for extract_id in self.plan.upstream_extracts(stage.id):
             encoded = results[extract_id].watermark if extract_id in results else None
@@ -196,6 +209,17 @@ class StageExecutor:
         return StageResult(
             stage=stage.id, rows_in=staged.rows, rows_out=outcome.rows, sql=outcome.sql
         )
+
+    def _loaded_by(self, table: str) -> str | None:
+        """The run that loaded ``table`` for this interval from a watermark-driven source.
+
+        Such a source reads only rows past its watermark: loading the interval again (a
+        second Airflow run of it, a cleared task) would replace its rows with nothing new.
+        The local runner skips these loads before it starts; Airflow tasks ask here.
+        """
+        from dagwright.runner import already_loaded
+
+        return already_loaded(self.plan, self.loader, self.ctx.interval).get(table)
 
 
 def _highest(workspace: Workspace, uri: str, column: str) -> Any:

@@ -176,11 +176,12 @@ def _execute(
                     continue
                 results[stage.id] = result
                 release_read(plan, ctx, stage, results, failed)
-                rec.status = "success"
+                rec.status = "skipped" if result.skipped else "success"
+                rec.error = result.skipped
                 rec.rows_in, rec.rows_out = result.rows_in, result.rows_out
                 rec.seconds, rec.checks = result.seconds, result.checks
                 rec.sql = list(result.sql)
-                notify(stage, "success", result)
+                notify(stage, rec.status, result)
     if ctx.workspace is not None:
         ctx.workspace.close()
     record.status = "failed" if failed else "success"

@@ -153,7 +153,8 @@ def finish_run(spec_path: str) -> None:
         result = ti.xcom_pull(task_ids=rec.stage)
         error = ti.xcom_pull(task_ids=rec.stage, key=ERROR_KEY)
         if result is not None:
-            rec.status = "success"
+            rec.status = "skipped" if result.get("skipped") else "success"
+            rec.error = result.get("skipped")
             rec.rows_in, rec.rows_out = result.get("rows_in"), result.get("rows_out")
             rec.seconds, rec.checks = result.get("seconds"), result.get("checks") or ""
             rec.sql = list(result.get("sql") or [])
@@ -162,7 +163,7 @@ def finish_run(spec_path: str) -> None:
             errors.append(error)
         else:
             rec.status = "skipped"
-    failed = any(rec.status != "success" for rec in record.stages)
+    failed = any(rec.status != "success" and rec.error is None for rec in record.stages)
     record.status = "failed" if failed else "success"
     record.error = "\n".join(errors) or ("stages did not run" if failed else None)
     record.finished_at = datetime.now(UTC)
