@@ -64,10 +64,18 @@ def make_extractor(plan: Plan, name: str, ctx: RunContext) -> Extractor:
 
 
 class StageExecutor:
-    def __init__(self, plan: Plan, ctx: RunContext, loader: Loader | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        ctx: RunContext,
+        loader: Loader | None = None,
+        loaded: dict[str, str] | None = None,
+    ) -> None:
         self.plan = plan
         self.ctx = ctx
         self.loader = loader or make_loader(plan)
+        self.loaded = loaded
+        """Tables already loaded for this interval, with the run, if the caller knows them."""
 
     def needs(self, stage: Stage) -> list[str]:
         """Stage ids whose results ``run`` needs: upstream stages, and extracts for loads."""
@@ -183,7 +191,7 @@ class StageExecutor:
         load = self.plan.spec.model.loads[stage.name]
         ((_, provider),) = stage.data_inputs
         staged = _staged(results, provider)
-        loaded_by = self._loaded_by(stage.name)
+        loaded_by = self.already_loaded().get(stage.name)
         if loaded_by is not None:
             return StageResult(
                 stage=stage.id,
@@ -210,16 +218,20 @@ class StageExecutor:
             stage=stage.id, rows_in=staged.rows, rows_out=outcome.rows, sql=outcome.sql
         )
 
-    def _loaded_by(self, table: str) -> str | None:
-        """The run that loaded ``table`` for this interval from a watermark-driven source.
+    def already_loaded(self) -> dict[str, str]:
+        """Tables fed by a watermark-driven source already loaded for this interval, with
+        the run that loaded them.
 
         Such a source reads only rows past its watermark: loading the interval again (a
         second Airflow run of it, a cleared task) would replace its rows with nothing new.
-        The local runner skips these loads before it starts; Airflow tasks ask here.
+        The local runner works them out once, before it starts (``loaded``); an Airflow
+        task asks the destination here.
         """
-        from dagwright.runner import already_loaded
+        if self.loaded is None:
+            from dagwright.runner import already_loaded
 
-        return already_loaded(self.plan, self.loader, self.ctx.interval).get(table)
+            self.loaded = already_loaded(self.plan, self.loader, self.ctx.interval)
+        return self.loaded
 
 
 def _highest(workspace: Workspace, uri: str, column: str) -> Any:

@@ -118,7 +118,7 @@ def _execute(
     keep_staging: bool,
     done: dict[str, str],
 ) -> RunOutcome:
-    executor = StageExecutor(plan, ctx, loader)
+    executor = StageExecutor(plan, ctx, loader, loaded=done)
     records = {s.stage: s for s in record.stages}
     results: dict[str, StageResult] = {}
     lock = threading.Lock()
@@ -182,8 +182,6 @@ def _execute(
                 rec.seconds, rec.checks = result.seconds, result.checks
                 rec.sql = list(result.sql)
                 notify(stage, rec.status, result)
-    if ctx.workspace is not None:
-        ctx.workspace.close()
     record.status = "failed" if failed else "success"
     record.error = "\n".join(errors) or None
     record.finished_at = datetime.now(UTC)

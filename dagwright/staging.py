@@ -155,11 +155,11 @@ def arrow_schema(uri: str) -> pa.Schema:
 
 def describe(uri: str) -> StagedTable:
     """Publish a freshly written stage output; its row count and fingerprint from the footer."""
-    import pyarrow.parquet as pq
-
     held = workspace.entry(uri)
     if held is not None:
         return StagedTable(uri=uri, rows=held.rows, fingerprint=held.fingerprint)
+    import pyarrow.parquet as pq
+
     publish(uri)
     meta = pq.ParquetFile(local_path(uri)).metadata
     schema = meta.schema.to_arrow_schema()

@@ -116,24 +116,14 @@ class Workspace:
         """Materialise the relation ``build`` makes into the workspace table of ``uri``."""
         import duckdb
 
-        from dagwright.sql.render import render
-
-        name = table_name(uri)
         with self.cursor() as cur:
             try:
-                cur.register(OUT_VIEW, build(cur))
-                created = render(
-                    "CREATE TABLE :t AS SELECT * FROM :v", "duckdb", t=self.table(name), v=OUT_VIEW
-                )
-                rows = int(cur.execute(created).fetchall()[0][0])
+                return self.store(cur, build(cur), uri, explain)
             except duckdb.Error as exc:
                 readable = explain(exc) if explain else None
                 if readable is None:
                     raise
                 raise readable from None
-        return self._register(
-            Entry(self, uri, name, None, explain, rows, self._fingerprint(self.table(name)))
-        )
 
     def _fingerprint(self, target: exp.Table) -> str:
         from dagwright.sql.render import render
@@ -175,7 +165,11 @@ class Workspace:
         return None
 
     def store(
-        self, cur: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, uri: str
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        rel: duckdb.DuckDBPyRelation,
+        uri: str,
+        explain: Explain | None = None,
     ) -> Entry:
         """Materialise a query's relation on ``cur`` as the workspace table of ``uri``."""
         from dagwright.sql.render import render
@@ -187,7 +181,7 @@ class Workspace:
         )
         rows = int(cur.execute(created).fetchall()[0][0])
         return self._register(
-            Entry(self, uri, name, None, None, rows, self._fingerprint(self.table(name)))
+            Entry(self, uri, name, None, explain, rows, self._fingerprint(self.table(name)))
         )
 
     def materialise(self, item: Entry) -> str:

@@ -183,15 +183,11 @@ def _blocking_message(stage: Stage, kind: str, failed: list[Outcome], run_id: st
 def _feeds_only_loaded_tables(executor: StageExecutor, stage: Stage) -> bool:
     """True when every load this check feeds is skipped as already loaded (after a killed
     run): its rows reach no table, and the killed run's results and quarantine stand."""
-    from dagwright.runner import already_loaded
-
     plan = executor.plan
     loads = {
         plan.stages[s].name for s in plan.downstream(stage.id) if plan.stages[s].kind == "load"
     }
-    return bool(loads) and loads <= set(
-        already_loaded(plan, executor.loader, executor.ctx.interval)
-    )
+    return bool(loads) and loads <= set(executor.already_loaded())
 
 
 def _forget_earlier_attempts(executor: StageExecutor, stage: Stage) -> None:
