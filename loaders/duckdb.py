@@ -147,7 +147,7 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
     ) -> list[exp.Expression | str]:
         import sqlglot.expressions as exp
 
-        return [staged_view(stage, exp.Table(this=ident(SOURCE)), "file_row_number", cols)]
+        return [staged_batch(stage, exp.Table(this=ident(SOURCE)), "file_row_number", cols)]
 
     def dedupe_statements(self, stage: exp.Table, keys: list[str]) -> list[exp.Expression | str]:
         """The staged batch is a view: keep its last row per key in a temporary table.
@@ -237,13 +237,17 @@ def stage_view(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataT
     else:
         s.con.register(SOURCE, s.con.read_parquet(local_path(uri), file_row_number=True))
         source, order = exp.Table(this=ident(SOURCE)), "file_row_number"
-    s.run(staged_view(stage, source, order, cols))
+    s.run(staged_batch(stage, source, order, cols))
 
 
-def staged_view(
-    stage: exp.Table, source: exp.Table, order: str, cols: dict[str, exp.DataType]
+def staged_batch(
+    stage: exp.Table,
+    source: exp.Expression,
+    order: str,
+    cols: dict[str, exp.DataType],
+    kind: str = "VIEW",
 ) -> exp.Create:
-    """``CREATE TEMPORARY VIEW stage AS SELECT CAST(col AS type)..., order AS row FROM source``."""
+    """``CREATE TEMPORARY <kind> stage AS SELECT CAST(col AS type)..., order AS row FROM src``."""
     import sqlglot.expressions as exp
 
     select = exp.select(
@@ -255,7 +259,7 @@ def staged_view(
     ).from_(source)
     return exp.Create(
         this=stage.copy(),
-        kind="VIEW",
+        kind=kind,
         expression=select,
         properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
     )
@@ -268,7 +272,6 @@ def stage_parquet(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.Da
     """
     import sqlglot.expressions as exp
 
-    from dagwright.sql.render import ident
     from dagwright.staging import local_path
 
     read = exp.Anonymous(
@@ -278,20 +281,7 @@ def stage_parquet(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.Da
             exp.EQ(this=exp.var("file_row_number"), expression=exp.true()),
         ],
     )
-    select = exp.select(
-        *[
-            exp.alias_(exp.Cast(this=exp.column(ident(n)), to=t.copy()), ident(n))
-            for n, t in cols.items()
-        ],
-        exp.alias_(exp.column("file_row_number"), ident(ROW)),
-    ).from_(read)
-    create = exp.Create(
-        this=stage.copy(),
-        kind="TABLE",
-        expression=select,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-    )
-    s.run(create, [local_path(uri)])
+    s.run(staged_batch(stage, read, "file_row_number", cols, kind="TABLE"), [local_path(uri)])
 
 
 def columns_of(s: Session, target: exp.Table) -> dict[str, exp.DataType] | None:
