@@ -128,6 +128,12 @@ def parsed(sql: str, dialect: str) -> exp.Expression:
     return statements[0]
 
 
+@lru_cache(maxsize=256)
+def tables_of(sql: str, dialect: str, qualified: bool = False) -> tuple[str, ...]:
+    """``referenced_tables`` of a step's SQL, once per process (validation, then the plan)."""
+    return tuple(referenced_tables(parsed(sql, dialect), qualified))
+
+
 def referenced_tables(tree: exp.Expression, qualified: bool = False) -> list[str]:
     """Names of the tables a query reads, excluding its own CTEs.
 
@@ -162,8 +168,13 @@ def translation_problems(
     """A step's translation problems for ``dagwright validate``, located in its file."""
     from dagwright.errors import Problem
 
+    engine = engine_of(spec, step)
+    if step.dialect == engine and not _may_hold_parameters(source.text, step.dialect):
+        # Nothing to translate or bind: generating the engine's own SQL back cannot fail,
+        # and compiling costs as much as parsing (hundreds of specs at Airflow's parse).
+        return []
     try:
-        compile_sql(source.text, step.dialect, engine_of(spec, step))
+        compile_sql(source.text, step.dialect, engine)
     except SqlStepError as exc:
         where = sql_location(spec, name, step, source, exc.line, exc.column)
         assert where is not None

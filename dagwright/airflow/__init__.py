@@ -1,4 +1,4 @@
-"""The Airflow side of dagwright: specs as Airflow 3 DAGs, stages as TaskFlow tasks.
+"""The Airflow side of dagwright: specs as Airflow 3 DAGs, stages as PythonOperator tasks.
 
 Importing this package imports nothing from Airflow; ``factory`` does.
 """

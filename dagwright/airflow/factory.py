@@ -1,4 +1,8 @@
-"""Specs become Airflow 3 DAGs: one TaskFlow task per plan stage, plus a run-log task.
+"""Specs become Airflow 3 DAGs: one PythonOperator per plan stage, plus a run-log task.
+
+Plain operators rather than TaskFlow: stages exchange nothing through XComArgs (a stage
+pulls its inputs' results itself), and TaskFlow's decoration and signature binding cost
+about twice a PythonOperator per task when Airflow parses hundreds of specs.
 
 ``dags/dagwright_dags.py`` calls ``build_dags``. Every task calls
 ``dagwright.airflow.tasks.run_stage``, which runs the stage with the same
@@ -20,7 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, task
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable
 from airflow.sdk.exceptions import AirflowFailException
 
 from dagwright.airflow.blueprint import Blueprint, Broken, load_blueprints
@@ -80,16 +85,23 @@ def build_dag(bp: Blueprint) -> DAG:
         tasks = {}
         for stage in bp.stages:
             outlets = [table_asset(bp, stage.table)] if stage.table else []
-            tasks[stage.id] = task(task_id=stage.id, outlets=outlets)(run_stage)(
-                bp.spec_path, stage.id
+            tasks[stage.id] = PythonOperator(
+                task_id=stage.id,
+                python_callable=run_stage,
+                op_args=[bp.spec_path, stage.id],
+                outlets=outlets,
             )
         has_downstream: set[str] = set()
         for stage in bp.stages:
             for up in stage.upstream:
                 tasks[up] >> tasks[stage.id]
                 has_downstream.add(up)
-        finish = task(task_id=FINISH_TASK, trigger_rule="all_done", retries=0)(finish_run)(
-            bp.spec_path
+        finish = PythonOperator(
+            task_id=FINISH_TASK,
+            python_callable=finish_run,
+            op_args=[bp.spec_path],
+            trigger_rule="all_done",
+            retries=0,
         )
         for sid, op in tasks.items():
             if sid not in has_downstream:
@@ -121,7 +133,9 @@ def broken_dag(spec: Broken, dag_id: str) -> DAG:
         is_paused_upon_creation=True,
         auto_register=False,
     ) as dag:
-        task(task_id="spec_error", retries=0)(spec_error)(message)
+        PythonOperator(
+            task_id="spec_error", python_callable=spec_error, op_args=[message], retries=0
+        )
     return dag
 
 

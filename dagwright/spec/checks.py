@@ -72,9 +72,8 @@ def transform_inputs(
     """Each transform's input names with the spec location that names them."""
     from transforms.sql import (
         SqlStepError,
-        parsed,
         read_sql,
-        referenced_tables,
+        tables_of,
         translation_problems,
     )
 
@@ -90,13 +89,13 @@ def transform_inputs(
         loc = ("transforms", name, body_key)
         try:
             source = read_sql(step.sql, step.sql_file, spec.project_root)
-            tree = parsed(source.text, step.dialect)
+            tables = tables_of(source.text, step.dialect, step.pushdown)
         except SqlStepError as exc:
             if problems is not None:
                 problems.append(_sql_problem(spec, loc, name, exc, step.sql_file))
             result.setdefault(name, [])
             continue
-        result.setdefault(name, [(ref, loc) for ref in referenced_tables(tree, step.pushdown)])
+        result.setdefault(name, [(ref, loc) for ref in tables])
         if problems is not None:
             problems += translation_problems(spec, name, step, source)
     return result
