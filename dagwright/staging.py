@@ -142,6 +142,19 @@ def read_batches(uri: str, columns: list[str] | None = None) -> Iterator[pa.Reco
     yield from parquet.iter_batches(batch_size=workspace.BATCH_ROWS, columns=columns)
 
 
+def engine_types(uri: str) -> list[tuple[str, str]] | None:
+    """A workspace output's columns with their DuckDB type names; None for a Parquet file.
+
+    Reading them from DuckDB spares a run the import of pyarrow (a fifth of a second).
+    """
+    held = workspace.entry(uri)
+    if held is None:
+        return None
+    with held.workspace.cursor() as cur:
+        rel = held.workspace.relation(cur, held)
+        return [(name, str(kind)) for name, kind in zip(rel.columns, rel.types, strict=True)]
+
+
 def arrow_schema(uri: str) -> pa.Schema:
     held = workspace.entry(uri)
     if held is not None:

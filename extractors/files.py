@@ -37,6 +37,19 @@ _EXTENSIONS: dict[str, Format] = {
     ".ndjson": "ndjson",
     ".jsonl": "ndjson",
 }
+_COMPRESSED = (".gz", ".bz2", ".xz", ".lzma", ".zip", ".zst", ".zstd", ".lz4", ".snappy", ".sz")
+"""Endings fsspec's ``compression="infer"`` decompresses; other local files open directly."""
+_SQL_OPTIONS = {
+    "header": "header",
+    "sep": "delim",
+    "quotechar": "quote",
+    "dtype": "types",
+    "na_values": "nullstr",
+    "date_format": "dateformat",
+    "timestamp_format": "timestampformat",
+    "union_by_name": "union_by_name",
+}
+"""``_csv_options`` keys (the Python API's names) as ``read_csv``'s SQL parameters."""
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
 _ORIGINAL = re.compile(r"Original Line: (.*)")
 _COLUMN = re.compile(r'converting column "(.+?)"')
@@ -159,6 +172,16 @@ class FileExtractor(Extractor[FileSourceConfig]):
             options["union_by_name"] = True
         return options
 
+    def _read_csv(
+        self, con: duckdb.DuckDBPyConnection, files: list[str]
+    ) -> duckdb.DuckDBPyRelation:
+        """``read_csv`` as SQL: it binds (sniffs) in a third of the time of
+        ``DuckDBPyConnection.read_csv`` with the same options (DuckDB 2.0)."""
+        options = self._csv_options()
+        params = {_SQL_OPTIONS[k]: v for k, v in options.items()}
+        named = "".join(f", {name} := ${name}" for name in params)
+        return con.sql(f"FROM read_csv($files{named})", params={"files": files, **params})
+
     def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         import duckdb
 
@@ -169,7 +192,7 @@ class FileExtractor(Extractor[FileSourceConfig]):
         cfg = self.config
         try:
             if fmt in ("csv", "tsv"):
-                rel = con.read_csv(files, **self._csv_options())
+                rel = self._read_csv(con, files)
                 if cfg.header:
                     self._check_header(files, rel.columns)
                 return rel
@@ -230,6 +253,8 @@ class FileExtractor(Extractor[FileSourceConfig]):
 
     def _open(self, path: str) -> Any:
         """A text handle on ``path``, local or remote, decompressing .gz/.bz2/... on the way."""
+        if not self.remote and not path.lower().endswith(_COMPRESSED):
+            return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - the caller closes
         import fsspec
 
         return fsspec.open(path, "rt", compression="infer", encoding="utf-8", newline="").open()

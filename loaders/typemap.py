@@ -8,6 +8,7 @@ from the database compares with a batch's type whatever the spelling.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -96,6 +97,40 @@ def sql_type(arrow_type: pa.DataType, dialect: str, column: str = "?") -> exp.Da
         f"column {column!r} has Arrow type {t}, which dagwright cannot load yet; "
         "hint: cast it to a string or a number in a transform"
     )
+
+
+_DUCKDB_SCALARS = {
+    "BOOLEAN": "BOOLEAN",
+    "TINYINT": "TINYINT",
+    "SMALLINT": "SMALLINT",
+    "INTEGER": "INTEGER",
+    "BIGINT": "BIGINT",
+    "UTINYINT": "UTINYINT",
+    "USMALLINT": "USMALLINT",
+    "UINTEGER": "UINTEGER",
+    "UBIGINT": "UBIGINT",
+    "FLOAT": "REAL",
+    "DOUBLE": "DOUBLE",
+    "VARCHAR": "VARCHAR",
+    "BLOB": "BLOB",
+    "DATE": "DATE",
+    "TIME": "TIME",
+    "TIMESTAMP": "TIMESTAMP",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
+}
+_DUCKDB_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+def duckdb_sql_type(duckdb_type: str) -> exp.DataType | None:
+    """What ``sql_type`` gives a DuckDB column of ``duckdb_type`` once exported to Arrow,
+    for the scalar types where that is certain; None for the others (go through Arrow)."""
+    text = _DUCKDB_SCALARS.get(duckdb_type)
+    if text is None:
+        match = _DUCKDB_DECIMAL.fullmatch(duckdb_type)
+        if match is None:
+            return None
+        text = f"DECIMAL({match.group(1)}, {match.group(2)})"
+    return build(text, "duckdb")
 
 
 def _is(t: pa.DataType, predicate: str) -> bool:

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 import sqlglot.expressions as exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.duckdb import DuckDB
-from sqlglot.dialects.postgres import Postgres
 from sqlglot.generator import Generator
 
 ENGINES = ("duckdb", "postgres")
@@ -63,22 +61,6 @@ _SYNTAX = frozenset(
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(")
 
 
-def _gt_zero(call: exp.Expression) -> exp.Expression:
-    return exp.GT(this=call, expression=exp.Literal.number(0))
-
-
-def _contains_pg(self: Postgres.Generator, e: exp.Contains) -> str:
-    return self.sql(exp.Paren(this=_gt_zero(exp.func("STRPOS", e.this, e.expression))))
-
-
-def _array_size_pg(self: Postgres.Generator, e: exp.ArraySize) -> str:
-    return self.sql(exp.func("CARDINALITY", e.this))
-
-
-def _char_pg(self: Postgres.Generator, e: exp.Chr) -> str:
-    return self.sql(exp.func("CHR", *e.expressions))
-
-
 _SECONDS = {
     "MICROSECOND": 0.000001,
     "MILLISECOND": 0.001,
@@ -89,7 +71,7 @@ _SECONDS = {
 }
 
 
-def _elapsed(self: Generator, e: exp.TimestampDiff) -> str:
+def elapsed(self: Generator, e: exp.TimestampDiff) -> str:
     """TIMESTAMP_DIFF (BigQuery), TIMESTAMPDIFF (MySQL): whole units elapsed, not boundaries."""
     unit = e.text("unit").upper() or "DAY"
     if unit.endswith("S") and unit[:-1] in _SECONDS:
@@ -104,102 +86,9 @@ def _elapsed(self: Generator, e: exp.TimestampDiff) -> str:
     return self.sql(exp.cast(exp.func("TRUNC", ratio), exp.DType.BIGINT))
 
 
-def _string_agg_pg(self: Postgres.Generator, e: exp.GroupConcat) -> str:
-    """STRING_AGG takes text only; MySQL's GROUP_CONCAT and LISTAGG convert their values."""
-    e = e.copy()
-    target = e.this.this if isinstance(e.this, exp.Order) else e.this
-    if not (isinstance(target, exp.Cast) and target.to.is_type(*exp.DataType.TEXT_TYPES)):
-        target.replace(exp.cast(target.copy(), exp.DType.TEXT))
-    return _PG_GROUP_CONCAT(self, e)
-
-
-_PG_GROUP_CONCAT = Postgres.Generator.TRANSFORMS[exp.GroupConcat]
-
-
-def _ends_with_pg(self: Postgres.Generator, e: exp.EndsWith) -> str:
-    suffix = e.expression
-    tail = exp.func("RIGHT", e.this, exp.func("LENGTH", suffix.copy()))
-    return self.sql(exp.Paren(this=exp.EQ(this=tail, expression=suffix)))
-
-
-def _name_pg(pattern: str, abbreviated: str) -> Callable[[Postgres.Generator, exp.Func], str]:
-    """MONTHNAME/DAYNAME (Snowflake: 'Jan', 'Mon'): TO_CHAR with the same English names."""
-
-    def generate(self: Postgres.Generator, e: exp.Func) -> str:
-        fmt = abbreviated if e.args.get("abbreviated") is not False else pattern
-        return self.func("TO_CHAR", e.this, exp.Literal.string(fmt))
-
-    return generate
-
-
-def _regexp_extract_pg(self: Postgres.Generator, e: exp.RegexpExtract) -> str:
-    """REGEXP_EXTRACT(s, re): the first group if the pattern has one, else the match; so does
-    PostgreSQL's SUBSTRING(s FROM re). Positions, occurrences and groups have no equivalent."""
-    group = e.args.get("group")
-    if group is not None and not (isinstance(group, exp.Literal) and group.name == "1"):
-        self.unsupported("REGEXP_EXTRACT of a group other than the first")
-    for arg in ("position", "occurrence", "parameters"):
-        if e.args.get(arg) is not None:
-            self.unsupported(f"REGEXP_EXTRACT with {arg}")
-    return f"SUBSTRING({self.sql(e, 'this')} FROM {self.sql(e, 'expression')})"
-
-
-def _datetime_trunc_pg(self: Postgres.Generator, e: exp.DatetimeTrunc) -> str:
-    unit = e.text("unit").upper()
-    if unit.startswith("WEEK") or unit.startswith("ISO"):
-        self.unsupported(f"DATETIME_TRUNC to {unit}: week starts differ")
-    return self.func("DATE_TRUNC", exp.Literal.string(unit), e.this)
-
-
-def _stuff_pg(self: Postgres.Generator, e: exp.Stuff) -> str:
-    """STUFF (T-SQL), INSERT (Snowflake): OVERLAY(s PLACING x FROM start FOR length)."""
-    return (
-        f"OVERLAY({self.sql(e, 'this')} PLACING {self.sql(e, 'expression')} "
-        f"FROM {self.sql(e, 'start')} FOR {self.sql(e, 'length')})"
-    )
-
-
-def _int(value: exp.Expression) -> exp.Expression:
-    """PostgreSQL's EXTRACT gives NUMERIC, which MAKE_DATE does not take."""
-    return value if isinstance(value, exp.Literal) else exp.cast(value, exp.DType.INT)
-
-
 def _median_double(self: DuckDB.Generator, e: exp.Median) -> str:
     """DuckDB's MEDIAN keeps a DECIMAL's scale (17.875 becomes 17.87); the sources do not."""
     return self.func("MEDIAN", exp.cast(e.this, exp.DType.DOUBLE))
-
-
-class DagwrightPostgres(Postgres):
-    """PostgreSQL with the rewrites sqlglot lacks."""
-
-    class Generator(Postgres.Generator):
-        TRANSFORMS = {
-            **Postgres.Generator.TRANSFORMS,
-            exp.Contains: _contains_pg,
-            exp.ArraySize: _array_size_pg,
-            exp.Chr: _char_pg,
-            exp.TimestampDiff: _elapsed,
-            exp.GroupConcat: _string_agg_pg,
-            exp.EndsWith: _ends_with_pg,
-            exp.Monthname: _name_pg("FMMonth", "Mon"),
-            exp.Dayname: _name_pg("FMDay", "Dy"),
-            exp.RegexpExtract: _regexp_extract_pg,
-            exp.ByteLength: lambda self, e: self.func("OCTET_LENGTH", e.this),
-            exp.DatetimeTrunc: _datetime_trunc_pg,
-            exp.Stuff: _stuff_pg,
-            exp.DateFromParts: lambda self, e: self.func(
-                "MAKE_DATE", *(_int(e.args[k]) for k in ("year", "month", "day"))
-            ),
-        }
-
-        def star_sql(self, expression: exp.Star) -> str:
-            for arg, words in (("except_", "EXCEPT"), ("replace", "REPLACE"), ("rename", "RENAME")):
-                if expression.args.get(arg):
-                    self.unsupported(
-                        f"SELECT * {words} (...): postgres cannot exclude or replace columns "
-                        "of *; list the columns instead"
-                    )
-            return super().star_sql(expression)
 
 
 class DagwrightDuckDB(DuckDB):
@@ -208,7 +97,7 @@ class DagwrightDuckDB(DuckDB):
     class Generator(DuckDB.Generator):
         TRANSFORMS = {
             **DuckDB.Generator.TRANSFORMS,
-            exp.TimestampDiff: _elapsed,
+            exp.TimestampDiff: elapsed,
             exp.Median: _median_double,
             # DuckDB's OCTET_LENGTH takes BLOBs only; STRLEN counts a string's bytes.
             exp.ByteLength: lambda self, e: self.func("STRLEN", e.this),
@@ -261,12 +150,20 @@ def normalize(tree: exp.Expression, dialect: str) -> exp.Expression:
     return tree
 
 
-_OWN: dict[str, type[Dialect]] = {"postgres": DagwrightPostgres, "duckdb": DagwrightDuckDB}
+def _own(name: str) -> type[Dialect] | None:
+    """dagwright's subclass of a dialect, imported only when that dialect is generated."""
+    if name == "duckdb":
+        return DagwrightDuckDB
+    if name == "postgres":
+        from dagwright.sql.postgres import DagwrightPostgres
+
+        return DagwrightPostgres
+    return None
 
 
 def dialect_for(name: str) -> Dialect:
     """The dialect dagwright generates ``name`` with: its own subclass where it has one."""
-    own = _OWN.get(name.lower())
+    own = _own(name.lower())
     return own() if own else Dialect.get_or_raise(name)
 
 

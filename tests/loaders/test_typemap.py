@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from dagwright.errors import DataError
-from loaders.typemap import build, fits, sql_type
+from loaders.typemap import build, duckdb_sql_type, fits, sql_type
 from tests.loaders.conftest import Warehouse
 
 
@@ -29,6 +29,30 @@ from tests.loaders.conftest import Warehouse
 def test_arrow_types_map_explicitly(arrow: pa.DataType, duckdb: str, postgres: str) -> None:
     assert sql_type(arrow, "duckdb").sql("duckdb") == duckdb
     assert sql_type(arrow, "postgres").sql("postgres") == postgres
+
+
+def test_duckdb_types_map_as_their_arrow_export_does() -> None:
+    """A workspace batch's types are read from DuckDB (no pyarrow import); they must be
+    the types the same columns get through Arrow, or a workspace run would create other
+    tables than an Airflow run of the same spec."""
+    import duckdb
+
+    con = duckdb.connect()
+    rel = con.sql(
+        """SELECT true AS b, 1::TINYINT AS i1, 1::SMALLINT AS i2, 1::INTEGER AS i4,
+                  1::BIGINT AS i8, 1::UTINYINT AS u1, 1::USMALLINT AS u2, 1::UINTEGER AS u4,
+                  1::UBIGINT AS u8, 1::FLOAT AS f4, 1::DOUBLE AS f8, 1.5::DECIMAL(4, 1) AS d4,
+                  1.5::DECIMAL(18, 3) AS d18, 1.5::DECIMAL(38, 10) AS d38, 'x' AS s,
+                  'x'::BLOB AS bl, DATE '2026-01-01' AS d, TIME '01:02:03' AS t,
+                  TIMESTAMP '2026-01-01 01:02:03' AS ts, TIMESTAMPTZ '2026-01-01 01:02:03Z' AS tz,
+                  INTERVAL 1 DAY AS iv, 1::HUGEINT AS h, [1] AS l, TIMESTAMP_NS '2026-01-01' AS ns"""
+    )
+    arrow = {f.name: f.type for f in rel.to_arrow_table().schema}
+    direct = {c: duckdb_sql_type(str(t)) for c, t in zip(rel.columns, rel.types, strict=True)}
+    assert {c for c, t in direct.items() if t is None} == {"iv", "h", "l", "ns"}
+    for column, mapped in direct.items():
+        if mapped is not None:
+            assert mapped == sql_type(arrow[column], "duckdb", column), column
 
 
 def test_widening_is_safe_only_one_way() -> None:
