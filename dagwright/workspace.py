@@ -184,6 +184,15 @@ class Workspace:
             Entry(self, uri, name, None, explain, rows, self._fingerprint(self.table(name)))
         )
 
+    def store_query(self, cur: duckdb.DuckDBPyConnection, sql: str, params: Any, uri: str) -> Entry:
+        """Materialise a query's rows, run on ``cur``, as the workspace table of ``uri``."""
+        name = table_name(uri)
+        created = f"CREATE TABLE {self.qualified(name)} AS {sql}"
+        rows = int(cur.execute(created, params).fetchall()[0][0])
+        return self._register(
+            Entry(self, uri, name, None, None, rows, self._fingerprint(self.table(name)))
+        )
+
     def materialise(self, item: Entry) -> str:
         """Write the entry's Parquet file at its URI, once; return the local path."""
         from dagwright.staging import open_output

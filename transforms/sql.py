@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dagwright.spec.load import PipelineSpec
     from dagwright.spec.sections import Transform
     from dagwright.staging import StagedTable
+    from dagwright.workspace import Workspace
 
 PARAMETERS = ("interval_start", "interval_end")
 """Values a step may use; written ``$name`` (duckdb), ``:name`` (snowflake, spark...),
@@ -427,13 +428,13 @@ def run_sql(
     except SqlStepError as exc:
         raise StageError(f"transform_{name}", step_error(name, step, exc, spec, source)) from None
     workspace = ctx.workspace
-    con = workspace.con.cursor() if workspace is not None else duckdb.connect()
+    if workspace is not None:
+        _run_in_workspace(name, step, inputs, out, workspace, compiled, params, spec, source)
+        return compiled.sql
+    con = duckdb.connect()
     try:
         for input_name, staged in inputs.items():
-            if workspace is not None:
-                workspace.expose(con, input_name, staged.uri)
-            else:
-                con.read_parquet(local_path(staged.uri)).create_view(input_name)
+            con.read_parquet(local_path(staged.uri)).create_view(input_name)
         try:
             relation = con.sql(compiled.sql, params=params)
         except duckdb.Error as exc:
@@ -444,18 +445,51 @@ def run_sql(
         if relation is None:
             raise StageError(f"transform_{name}", "the SQL returned no rows (not a query)")
         try:
-            if workspace is not None:
-                workspace.store(con, relation, out)
-            else:
-                relation.write_parquet(open_output(out))
+            relation.write_parquet(open_output(out))
         except duckdb.Error as exc:
-            readable = (
-                workspace.explain(exc, [s.uri for s in inputs.values()]) if workspace else None
-            )
-            raise StageError(f"transform_{name}", str(readable or f"DuckDB: {exc}")) from None
+            raise StageError(f"transform_{name}", f"DuckDB: {exc}") from None
     finally:
         con.close()
     return compiled.sql
+
+
+def _run_in_workspace(
+    name: str,
+    step: Transform,
+    inputs: dict[str, StagedTable],
+    out: str,
+    workspace: Workspace,
+    compiled: CompiledSql,
+    params: Any,
+    spec: PipelineSpec | None,
+    source: SqlSource | None,
+) -> None:
+    """The step as one ``CREATE TABLE ... AS <query>`` on a cursor of the warehouse.
+
+    One statement binds a lazy CSV source once; building a relation first and storing it
+    through a view binds (and sniffs) it again at every step (DuckDB 2.0).
+    """
+    import duckdb
+
+    from dagwright.errors import StageError
+
+    with workspace.cursor() as con:
+        for input_name, staged in inputs.items():
+            workspace.expose(con, input_name, staged.uri)
+        try:
+            workspace.store_query(con, compiled.sql, params, out)
+        except duckdb.Error as exc:
+            readable = workspace.explain(exc, [s.uri for s in inputs.values()])
+            if readable is not None:
+                raise StageError(f"transform_{name}", str(readable)) from None
+            if isinstance(
+                exc, duckdb.BinderException | duckdb.CatalogException | duckdb.ParserException
+            ):
+                located = engine_error(str(exc), compiled, step, source)
+                raise StageError(
+                    f"transform_{name}", step_error(name, step, located, spec, source)
+                ) from None
+            raise StageError(f"transform_{name}", f"DuckDB: {exc}") from None
 
 
 def engine_error(
