@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from dagwright.context import Interval
 from dagwright.errors import DagwrightError
@@ -15,6 +15,11 @@ PRESET_CRON = {
     "@quarterly": "0 0 1 */3 *",
     "@yearly": "0 0 1 1 *",
 }
+
+
+_DAY = timedelta(days=1)
+_FIXED_STEPS = {"0 * * * *": timedelta(hours=1), "0 0 * * *": _DAY}
+"""Hourly and daily schedules, computed without croniter (its import is a run's start-up)."""
 
 
 def as_utc(value: date | datetime) -> datetime:
@@ -66,12 +71,20 @@ def latest_interval(
     schedule: str | list[str] | None, now: datetime | None = None
 ) -> Interval | None:
     """The most recent complete interval before ``now``, as a scheduler would run it."""
-    from croniter import croniter
-
     cron = cron_of(schedule)
     if cron is None:
         return None
     now = now or datetime.now(UTC)
+    step = _FIXED_STEPS.get(cron)
+    if step is not None and not now.utcoffset():
+        end = as_utc(now).replace(minute=0, second=0, microsecond=0)
+        if step == _DAY:
+            end = end.replace(hour=0)
+        if end == as_utc(now):
+            end -= step
+        return Interval(end - step, end)
+    from croniter import croniter
+
     it = croniter(cron, now)
     end = it.get_prev(datetime)
     start = it.get_prev(datetime)
