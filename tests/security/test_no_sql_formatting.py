@@ -16,6 +16,15 @@ REVIEWED = {
         "transforms/pushdown.py",
         'cursor.execute("PREPARE __dagwright_check AS " + compiled.sql)',
     ): "a fixed keyword before the step's own query as sqlglot generated it; no values",
+    (
+        "dagwright/workspace.py",
+        'created = f"CREATE TABLE {self.qualified(name)} AS {sql}"',
+    ): "the workspace table as sqlglot quotes it, then the step's query as sqlglot generated "
+    "it; its values are bound parameters",
+    (
+        "extractors/files.py",
+        'return con.sql(f"FROM read_csv($files{named})", params={"files": files, **params})',
+    ): "option names from the fixed _SQL_OPTIONS table; every value, paths included, is bound",
 }
 """Findings read and accepted, by file and code (not line, which moves), with the reason."""
 
