@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from dagwright.context import Interval
-    from dagwright.display import RunProgress, summary_table
     from dagwright.errors import DagwrightError
     from dagwright.intervals import latest_interval, parse_when
     from dagwright.plan import build_plan
@@ -36,15 +39,23 @@ def handle(args: argparse.Namespace) -> int:
     else:
         interval = latest_interval(spec.model.schedule)
     plan = build_plan(spec)
+    run = functools.partial(
+        run_pipeline, plan, interval, max_workers=args.workers, keep_staging=args.keep_staging
+    )
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        from dagwright.display import RunProgress
+
+        with RunProgress(plan, Console(highlight=False)) as progress:
+            outcome = run(listener=progress)
+    else:
+        outcome = run(listener=import_display_meanwhile())
+    from rich.console import Console
+
+    from dagwright.display import summary_table
+
     console = Console(highlight=False)
-    with RunProgress(plan, console) as progress:
-        outcome = run_pipeline(
-            plan,
-            interval,
-            max_workers=args.workers,
-            listener=progress,
-            keep_staging=args.keep_staging,
-        )
     console.print(summary_table(outcome.record))
     if outcome.note:
         console.print(outcome.note)
@@ -52,3 +63,21 @@ def handle(args: argparse.Namespace) -> int:
         console.print(f"[red]run failed:[/red] {outcome.record.error}", markup=True)
         return 1
     return 0
+
+
+def import_display_meanwhile() -> Callable[..., None]:
+    """A run listener that imports the summary table's code once the first stage starts.
+
+    Without a terminal there is no live progress to draw, so rich (a twentieth of a
+    second to import) loads on a thread while the stages keep DuckDB busy, not before.
+    """
+    started = threading.Event()
+
+    def listener(*_: Any) -> None:
+        if not started.is_set():
+            started.set()
+            threading.Thread(
+                target=importlib.import_module, args=("dagwright.display",), daemon=True
+            ).start()
+
+    return listener

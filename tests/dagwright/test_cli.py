@@ -106,6 +106,38 @@ def test_run_runs_list_end_to_end(example_project: Project) -> None:
     )
 
 
+def test_run_in_a_terminal_draws_progress_and_the_summary(example_project: Project) -> None:
+    """Under a terminal the run shows live progress (rich), then the same summary."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagwright.cli", "run", "shop_daily"],
+        cwd=example_project.root,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    shown = b"".join(chunks).decode(errors="replace")
+    assert "running shop_daily" in shown
+    assert "load_fct_orders" in shown and "success" in shown and "rows out" in shown
+
+
 def test_run_unknown_pipeline_suggests(example_project: Project) -> None:
     result = example_project.cli("run", "shop_dialy")
     assert result.returncode == 1
