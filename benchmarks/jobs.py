@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import data, specs
-from benchmarks.measure import Measurement, measure
+from benchmarks.measure import Measurement, Run, measure, measure_in_turns
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -105,53 +105,45 @@ def expect_rows(warehouse: Path, table: str, expected: int) -> Callable[[], str 
 
 
 def job_a(ctx: Context, size: int, paths: dict[str, Path]) -> None:
+    """Every contender in turn, ``ctx.repeat`` rounds (see ``measure_in_turns``)."""
     ctx.log(f"job A, {size:,} orders")
     orders, customers = paths["orders"], paths["customers"]
     base = ctx.workdir / "runs" / f"a-{size}"
     expected = size - size // 20
     warehouse = base / "warehouse.duckdb"
+    csvs = [str(orders), str(customers), str(warehouse)]
+    project = ctx.workdir / "projects" / f"a-{size}"
+    specs.write_project(project, {"bench_job_a": specs.job_a("bench_job_a", orders, customers)})
+    fresh(base)
 
-    def contender(name: str, cmd: list[str], *, modules: tuple[str, ...] = (), ref=False):
+    def contender(name: str, cmd: list[str], modules: tuple[str, ...] = (), ref=False) -> Run:
         m = Measurement(JOB_A, size, name, reference=ref)
-        unavailable = missing_modules(*modules)
-        if unavailable:
-            m.status = unavailable
-            return ctx.add(m)
-        measure(
+        m.status = missing_modules(*modules) or "ok"
+        return Run(
             m,
             cmd,
-            cwd=base,
-            repeat=ctx.repeat,
+            base,
             setup=lambda: fresh(base),
             check=expect_rows(warehouse, "fct_orders", expected),
         )
-        return ctx.add(m)
 
-    fresh(base)
-    csvs = [str(orders), str(customers), str(warehouse)]
-    contender("DuckDB SQL script", [PY, str(SCRIPTS / "job_a_duckdb.py"), *csvs], ref=True)
-    project = ctx.workdir / "projects" / f"a-{size}"
-    specs.write_project(project, {"bench_job_a": specs.job_a("bench_job_a", orders, customers)})
-    m = Measurement(JOB_A, size, "dagwright")
-    measure(
-        m,
+    dagwright = Run(
+        Measurement(JOB_A, size, "dagwright"),
         dagwright_cmd(project, "run", "bench_job_a"),
-        cwd=base,
-        repeat=ctx.repeat,
+        base,
         setup=lambda: (fresh(base), _clear_warehouse(project)),
         check=expect_rows(project / "warehouse.duckdb", "fct_orders", expected),
     )
-    ctx._job_a_dagwright[size] = ctx.add(m)
-    contender(
-        "pandas script",
-        [PY, str(SCRIPTS / "job_a_pandas.py"), *csvs],
-        modules=("pandas",),
-    )
-    contender(
-        "dlt + SQL",
-        [PY, str(SCRIPTS / "job_a_dlt.py"), *csvs, str(base)],
-        modules=("dlt",),
-    )
+    runs = [
+        contender("DuckDB SQL script", [PY, str(SCRIPTS / "job_a_duckdb.py"), *csvs], ref=True),
+        dagwright,
+        contender("pandas script", [PY, str(SCRIPTS / "job_a_pandas.py"), *csvs], ("pandas",)),
+        contender("dlt + SQL", [PY, str(SCRIPTS / "job_a_dlt.py"), *csvs, str(base)], ("dlt",)),
+    ]
+    measure_in_turns(runs, ctx.repeat)
+    for run in runs:
+        ctx.add(run.m)
+    ctx._job_a_dagwright[size] = dagwright.m
 
 
 def _clear_warehouse(project: Path) -> None:

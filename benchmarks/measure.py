@@ -116,6 +116,19 @@ def _phases(stdout: str) -> dict[str, float]:
     return {}
 
 
+@dataclass
+class Run:
+    """One contender's command and what surrounds each of its samples."""
+
+    m: Measurement
+    cmd: list[str]
+    cwd: Path
+    setup: Callable[[], None] | None = None
+    env: dict[str, str] | None = None
+    check: Callable[[], str | None] | None = None
+    """Runs after the first sample: a problem (wrong row count...) or None."""
+
+
 def measure(
     m: Measurement,
     cmd: list[str],
@@ -131,22 +144,33 @@ def measure(
     ``check`` runs after the first sample and returns a problem (wrong row count...) or
     None: a contender that gives a wrong answer is reported as failed, not as fast.
     """
-    for index in range(repeat):
-        try:
-            if setup:
-                setup()
-            m.samples.append(run_child(cmd, cwd=cwd, env=env))
-        except ChildFailed as exc:
-            m.status = f"failed: {exc}"
-            m.samples.clear()
-            return m
-        if index == 0 and check is not None:
-            problem = check()
-            if problem:
-                m.status = f"failed: {problem}"
-                m.samples.clear()
-                return m
+    measure_in_turns([Run(m, cmd, cwd, setup, env, check)], repeat)
     return m
+
+
+def measure_in_turns(runs: list[Run], repeat: int) -> None:
+    """``repeat`` rounds, each running every contender once, in turn.
+
+    On a shared machine the load drifts over minutes; contenders measured one after the
+    other would each meet a different machine, contenders measured in turns meet the same.
+    """
+    for index in range(repeat):
+        for run in runs:
+            if run.m.status != "ok":
+                continue
+            try:
+                if run.setup:
+                    run.setup()
+                run.m.samples.append(run_child(run.cmd, cwd=run.cwd, env=run.env))
+            except ChildFailed as exc:
+                run.m.status = f"failed: {exc}"
+                run.m.samples.clear()
+                continue
+            if index == 0 and run.check is not None:
+                problem = run.check()
+                if problem:
+                    run.m.status = f"failed: {problem}"
+                    run.m.samples.clear()
 
 
 def machine() -> dict[str, str]:

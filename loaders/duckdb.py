@@ -117,6 +117,19 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
             finally:
                 _HELD.pop(key, None)
 
+    def batch_columns(self, uri: str) -> dict[str, exp.DataType]:
+        """A workspace batch's types read from DuckDB itself (a run then never imports
+        pyarrow); a Parquet batch's, or one of types Arrow maps otherwise, from Arrow."""
+        from dagwright.staging import engine_types
+        from loaders.typemap import duckdb_sql_type
+
+        held = engine_types(uri)
+        if held is not None:
+            types = {name: duckdb_sql_type(kind) for name, kind in held}
+            if all(t is not None for t in types.values()):
+                return types  # type: ignore[return-value]
+        return super().batch_columns(uri)
+
     def open_workspace(self) -> Workspace | None:
         """An in-memory catalog on the connection ``run_lock`` holds, for the run's stages."""
         held = _HELD.get(str(self.path.absolute()))

@@ -288,14 +288,9 @@ class SQLLoader(Loader[ConfigT]):
         return [create_table(stage, {**cols, ROW: build("BIGINT", self.dialect)}, True)]
 
     def batch_columns(self, uri: str) -> dict[str, exp.DataType]:
-        from dagwright.staging import arrow_schema, engine_types
-        from loaders.typemap import duckdb_sql_type, sql_type
+        from dagwright.staging import arrow_schema
+        from loaders.typemap import sql_type
 
-        held = engine_types(uri) if self.dialect == "duckdb" else None
-        if held is not None:
-            types = {name: duckdb_sql_type(kind) for name, kind in held}
-            if all(t is not None for t in types.values()):
-                return types  # type: ignore[return-value]
         return {f.name: sql_type(f.type, self.dialect, f.name) for f in arrow_schema(uri)}
 
     def plan_load(self, table_name: str, load: Load) -> list[str]:
