@@ -77,10 +77,11 @@ def latest_interval(
     now = now or datetime.now(UTC)
     step = _FIXED_STEPS.get(cron)
     if step is not None and not now.utcoffset():
-        end = as_utc(now).replace(minute=0, second=0, microsecond=0)
+        now = as_utc(now)
+        end = now.replace(minute=0, second=0, microsecond=0)
         if step == _DAY:
             end = end.replace(hour=0)
-        if end == as_utc(now):
+        if end == now:
             end -= step
         return Interval(end - step, end)
     from croniter import croniter

@@ -174,23 +174,25 @@ class Workspace:
         """Materialise a query's relation on ``cur`` as the workspace table of ``uri``."""
         from dagwright.sql.render import render
 
-        name = table_name(uri)
         cur.register(OUT_VIEW, rel)
-        created = render(
-            "CREATE TABLE :t AS SELECT * FROM :v", "duckdb", t=self.table(name), v=OUT_VIEW
-        )
-        rows = int(cur.execute(created).fetchall()[0][0])
-        return self._register(
-            Entry(self, uri, name, None, explain, rows, self._fingerprint(self.table(name)))
+        return self.store_query(
+            cur, render("SELECT * FROM :v", "duckdb", v=OUT_VIEW), None, uri, explain
         )
 
-    def store_query(self, cur: duckdb.DuckDBPyConnection, sql: str, params: Any, uri: str) -> Entry:
+    def store_query(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        sql: str,
+        params: Any,
+        uri: str,
+        explain: Explain | None = None,
+    ) -> Entry:
         """Materialise a query's rows, run on ``cur``, as the workspace table of ``uri``."""
         name = table_name(uri)
         created = f"CREATE TABLE {self.qualified(name)} AS {sql}"
         rows = int(cur.execute(created, params).fetchall()[0][0])
         return self._register(
-            Entry(self, uri, name, None, None, rows, self._fingerprint(self.table(name)))
+            Entry(self, uri, name, None, explain, rows, self._fingerprint(self.table(name)))
         )
 
     def materialise(self, item: Entry) -> str:

@@ -47,15 +47,16 @@ def handle(args: argparse.Namespace) -> int:
 
         from dagwright.display import RunProgress
 
-        with RunProgress(plan, Console(highlight=False)) as progress:
+        console = Console(highlight=False)
+        with RunProgress(plan, console) as progress:
             outcome = run(listener=progress)
     else:
         outcome = run(listener=import_display_meanwhile())
-    from rich.console import Console
+        from rich.console import Console
 
+        console = Console(highlight=False)
     from dagwright.display import summary_table
 
-    console = Console(highlight=False)
     console.print(summary_table(outcome.record))
     if outcome.note:
         console.print(outcome.note)
