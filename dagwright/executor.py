@@ -236,10 +236,11 @@ class StageExecutor:
 
 def _highest(workspace: Workspace, uri: str, column: str) -> Any:
     from dagwright.sql.render import render
-    from dagwright.workspace import table_name
+    from dagwright.workspace import entry
 
-    target = workspace.table(table_name(uri))
-    query = render("SELECT MAX(:col) FROM :t", "duckdb", col=column, t=target)
+    held = entry(uri)
+    assert held is not None and held.where is not None
+    query = render("SELECT MAX(:col) FROM :t", "duckdb", col=column, t=held.where)
     with workspace.cursor() as cur:
         return cur.execute(query).fetchall()[0][0]
 

@@ -72,6 +72,17 @@ class Plan:
                     frontier.append(stage.id)
         return result
 
+    def readers(self, stage_id: str) -> list[Stage]:
+        """The stages reading ``stage_id``'s output, including those reading it through the
+        check stages that hand it on (a source's or a step's checks)."""
+        found: list[Stage] = []
+        for stage in self.stages.values():
+            if stage_id in stage.upstream:
+                found.append(stage)
+                if stage.kind == "check" and stage.checks_of != "load":
+                    found += self.readers(stage.id)
+        return found
+
     def upstream_extracts(self, stage_id: str) -> list[str]:
         """The extract stages whose data reaches ``stage_id`` (their watermarks go with it)."""
         seen: set[str] = set()

@@ -20,7 +20,7 @@ from dagwright.errors import DagwrightError
 from dagwright.executor import StageExecutor, StageResult, make_loader
 from dagwright.plan import Plan, Stage, stage_id
 from dagwright.secrets import mask
-from dagwright.staging import is_local, remove_run
+from dagwright.staging import is_local, remove_run, stage_uri
 from dagwright.state import RunRecord, StageRecord
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dagwright.workspace import Workspace
     from loaders.base import Loader
 
+NONE: frozenset[str] = frozenset()
 Listener = Callable[[Stage, str, StageResult | None], None]
 """Called as stages change status: 'running', 'success', 'failed', 'skipped'."""
 
@@ -90,8 +91,11 @@ def run_pipeline(
         ctx.watermarks = starting_watermarks(plan, loader)
         if exclusive and not keep_staging and is_local(ctx.staging_root):
             ctx.workspace = open_workspace(loader)
+        waits = place_homes(plan, ctx, loader, done) if ctx.workspace is not None else {}
         try:
-            return _execute(plan, ctx, loader, record, max_workers, listener, keep_staging, done)
+            return _execute(
+                plan, ctx, loader, record, max_workers, listener, keep_staging, done, waits
+            )
         finally:
             if ctx.workspace is not None:
                 ctx.workspace.close()
@@ -108,6 +112,35 @@ def open_workspace(loader: Loader) -> Workspace | None:
     return opener() if opener is not None else None
 
 
+def place_homes(
+    plan: Plan, ctx: RunContext, loader: Loader, done: dict[str, str]
+) -> dict[str, set[str]]:
+    """Store each output that one replace load takes whole beside that load's table.
+
+    The load renames it into place instead of copying it (``Workspace.place``), so it runs
+    after the other stages reading that output: returned, per load stage.
+    """
+    workspace = ctx.workspace
+    target_of = getattr(loader, "target", None)
+    if workspace is None or target_of is None:
+        return {}
+    waits: dict[str, set[str]] = {}
+    for stage in plan.stages.values():
+        if stage.kind not in ("extract", "transform"):
+            continue
+        readers = plan.readers(stage.id)
+        loads = [r for r in readers if r.kind == "load"]
+        if len(loads) != 1 or loads[0].name in done:
+            continue
+        load = loads[0]
+        if plan.spec.model.loads[load.name].write != "replace":
+            continue
+        if workspace.place(stage_uri(ctx.staging_dir, stage.id), target_of(load.name), ctx.run_id):
+            later = plan.downstream(load.id)
+            waits[load.id] = {r.id for r in readers if r.id != load.id and r.id not in later}
+    return waits
+
+
 def _execute(
     plan: Plan,
     ctx: RunContext,
@@ -117,6 +150,7 @@ def _execute(
     listener: Listener | None,
     keep_staging: bool,
     done: dict[str, str],
+    waits: dict[str, set[str]],
 ) -> RunOutcome:
     executor = StageExecutor(plan, ctx, loader, loaded=done)
     records = {s.stage: s for s in record.stages}
@@ -146,13 +180,16 @@ def _execute(
     running: dict[Future[StageResult], Stage] = {}
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="stage") as pool:
         while pending or running:
+            active = set(pending) | {s.id for s in running.values()}
             for sid, stage in list(pending.items()):
                 if any(u in failed for u in stage.upstream):
                     pending.pop(sid)
                     failed.add(sid)
                     records[sid].status = "skipped"
                     notify(stage, "skipped", None)
-                elif all(u in results for u in stage.upstream):
+                elif all(u in results for u in stage.upstream) and not active & waits.get(
+                    sid, set()
+                ):
                     pending.pop(sid)
                     running[pool.submit(execute, stage)] = stage
             if not running:

@@ -11,6 +11,12 @@ A workspace output keeps the URI its Parquet file would have had; ``staging.loca
 writes that file on demand, once, for the consumers that read Parquet (polars steps,
 checks, other loaders). A source read only by one SQL step may stay a lazy relation that
 the step's query reads directly (``add_lazy``), so its parse streams into the query.
+
+An output that one ``replace`` load takes whole has a *home* instead (``homes``): a table
+of the warehouse file itself, in the load's schema, under a reserved name. The load then
+renames it into place rather than copying every row (as dbt builds a table beside its
+target and swaps it in). A home is dropped when its readers are done if the load did not
+take it, when the workspace closes, and, after a killed run, when the next one opens.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ Explain = Callable[[Exception], Exception | None]
 """A source's reading of an engine error: a readable error when it is about the source."""
 
 ATTACH = "ATTACH ':memory:' AS :catalog"
+HOME_PREFIX = "__dagwright_work_"
+STALE_HOMES = """SELECT schema_name, table_name FROM duckdb_tables()
+    WHERE database_name = current_database() AND starts_with(table_name, ?)"""
+SCHEMA_EXISTS = """SELECT COUNT(*) FROM duckdb_schemas()
+    WHERE database_name = current_database() AND schema_name = ?"""
 OUT_VIEW = "__dagwright_out"
 BATCH_ROWS = 100_000
 _SEQ = itertools.count(1)
@@ -46,18 +57,21 @@ class Entry:
 
     workspace: Workspace
     uri: str
-    table: str | None
+    where: exp.Table | None
+    """The table holding the rows: in the in-memory catalog, or a home in the warehouse."""
     factory: Factory | None
     explain: Explain | None
     rows: int | None
     fingerprint: str
     parquet: bool = False
     """Its Parquet file has been written at ``uri``."""
+    home: bool = False
+    """``where`` is a table of the warehouse file that its load may rename into place."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def qualified(self) -> str | None:
-        return self.workspace.qualified(self.table) if self.table else None
+        return self.where.sql(dialect="duckdb") if self.where is not None else None
 
 
 def table_name(uri: str) -> str:
@@ -76,6 +90,8 @@ class Workspace:
 
         self.con = con
         self.catalog = f"dagwright_ws_{next(_SEQ)}"
+        self.homes: dict[str, exp.Table] = {}
+        """Outputs (by URI) to store as tables of the warehouse file, where their load is."""
         with self.cursor() as cur:
             cur.execute(render(ATTACH, "duckdb", catalog=self.catalog))
 
@@ -94,8 +110,41 @@ class Workspace:
 
         return exp.Table(this=ident(name), db=ident("main"), catalog=ident(self.catalog))
 
-    def qualified(self, name: str) -> str:
-        return self.table(name).sql(dialect="duckdb")
+    def place(self, uri: str, target: exp.Table, run_id: str) -> bool:
+        """Store ``uri``'s output as a home next to ``target`` (its one replace load's table).
+
+        Not when ``target``'s schema does not exist yet: the load creates it, in its own
+        transaction.
+        """
+        import sqlglot.expressions as exp
+
+        from dagwright.sql.render import ident
+
+        schema = target.args.get("db")
+        if schema is not None:
+            with self.cursor() as cur:
+                if not cur.execute(SCHEMA_EXISTS, [schema.name]).fetchall()[0][0]:
+                    return False
+        name = f"{HOME_PREFIX}{run_id}_{table_name(uri)}"
+        self.homes[uri] = exp.Table(this=ident(name), db=schema.copy() if schema else None)
+        return True
+
+    def drop_stale_homes(self) -> list[str]:
+        """Drop the homes a killed run left in the warehouse file; return their names.
+
+        Called only by a run holding the file alone, so no live run owns one.
+        """
+        import sqlglot.expressions as exp
+
+        from dagwright.sql.render import ident, render
+
+        dropped = []
+        with self.cursor() as cur:
+            for schema, name in cur.execute(STALE_HOMES, [HOME_PREFIX]).fetchall():
+                stale = exp.Table(this=ident(name), db=ident(schema))
+                cur.execute(render("DROP TABLE IF EXISTS :t", "duckdb", t=stale))
+                dropped.append(f"{schema}.{name}")
+        return dropped
 
     def _register(self, item: Entry) -> Entry:
         with _ENTRIES_LOCK:
@@ -137,8 +186,8 @@ class Workspace:
 
         if item.factory is not None:
             return item.factory(cur)
-        assert item.table is not None
-        return cur.sql(render("SELECT * FROM :t", "duckdb", t=self.table(item.table)))
+        assert item.where is not None
+        return cur.sql(render("SELECT * FROM :t", "duckdb", t=item.where))
 
     def expose(self, cur: duckdb.DuckDBPyConnection, name: str, uri: str) -> None:
         """Make ``uri``'s rows readable as ``name`` by the queries of ``cur`` (a TEMP view)."""
@@ -151,9 +200,9 @@ class Workspace:
         elif item.factory is not None:
             cur.register(name, item.factory(cur))
         else:
-            assert item.table is not None
+            assert item.where is not None
             view = "CREATE OR REPLACE TEMP VIEW :name AS SELECT * FROM :t"
-            cur.execute(render(view, "duckdb", name=name, t=self.table(item.table)))
+            cur.execute(render(view, "duckdb", name=name, t=item.where))
 
     def explain(self, exc: Exception, uris: list[str]) -> Exception | None:
         """An error raised while a query read lazy sources, as the source that failed says it."""
@@ -187,12 +236,15 @@ class Workspace:
         uri: str,
         explain: Explain | None = None,
     ) -> Entry:
-        """Materialise a query's rows, run on ``cur``, as the workspace table of ``uri``."""
-        name = table_name(uri)
-        created = f"CREATE TABLE {self.qualified(name)} AS {sql}"
+        """Materialise a query's rows, run on ``cur``, as the workspace table of ``uri``
+        (or as its home, see ``place``)."""
+        home = self.homes.get(uri)
+        where = home if home is not None else self.table(table_name(uri))
+        created = f"CREATE TABLE {where.sql(dialect='duckdb')} AS {sql}"
         rows = int(cur.execute(created, params).fetchall()[0][0])
+        fingerprint = self._fingerprint(where)
         return self._register(
-            Entry(self, uri, name, None, explain, rows, self._fingerprint(self.table(name)))
+            Entry(self, uri, where, None, explain, rows, fingerprint, home=home is not None)
         )
 
     def materialise(self, item: Entry) -> str:
@@ -223,7 +275,10 @@ class Workspace:
             yield from rel.to_arrow_reader(batch_size=BATCH_ROWS)  # type: ignore[attr-defined]
 
     def release(self, uri: str) -> None:
-        """Free an output every consumer has read (its Parquet file, if written, stays)."""
+        """Free an output every consumer has read (its Parquet file, if written, stays).
+
+        A home its load renamed into place is gone already; one it did not is dropped.
+        """
         from dagwright.sql.render import render
 
         with _ENTRIES_LOCK:
@@ -231,18 +286,20 @@ class Workspace:
             if item is None or item.workspace is not self:
                 return
             del _ENTRIES[uri]
-        if item.table:
+        if item.where is not None:
             with self.cursor() as cur:
-                cur.execute(render("DROP TABLE IF EXISTS :t", "duckdb", t=self.table(item.table)))
+                cur.execute(render("DROP TABLE IF EXISTS :t", "duckdb", t=item.where))
 
     def close(self) -> None:
-        """Forget every output and detach the catalog (its memory is freed)."""
+        """Forget every output, drop the homes left, detach the catalog (its memory is freed)."""
         from dagwright.sql.render import render
 
         with _ENTRIES_LOCK:
-            for uri in [u for u, i in _ENTRIES.items() if i.workspace is self]:
-                del _ENTRIES[uri]
+            mine = [_ENTRIES.pop(u) for u, i in list(_ENTRIES.items()) if i.workspace is self]
+        homes = [i.where for i in mine if i.home]
         with suppress(Exception), self.cursor() as cur:
+            for home in homes:
+                cur.execute(render("DROP TABLE IF EXISTS :t", "duckdb", t=home))
             cur.execute(render("DETACH :catalog", "duckdb", catalog=self.catalog))
 
 

@@ -17,13 +17,17 @@ from pydantic import Field
 from dagwright.errors import ConfigError, DagwrightError, DataError
 from dagwright.sql.render import ident
 from loaders.base import DestinationConfig
-from loaders.warehouse import ROW, STATE_DDL, Session, SQLLoader
+from loaders.warehouse import LOAD_ID, LOADED_AT, ROW, STATE_DDL, Session, SQLLoader
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import duckdb
     import pyarrow as pa
     import sqlglot.expressions as exp
 
+    from dagwright.spec.sections import Load
+    from dagwright.state import StateUpdate
     from dagwright.workspace import Workspace
 
 DIALECT = "duckdb"
@@ -32,6 +36,19 @@ _HELD: dict[str, duckdb.DuckDBPyConnection] = {}
 
 SOURCE = "__dagwright_source"
 KEPT = "__dagwright_kept"
+KEPT_WITH_TABLE = """SELECT
+    (SELECT COUNT(*) FROM duckdb_constraints() WHERE database_name = current_database()
+        AND ((schema_name = COALESCE(?, current_schema()) AND table_name = ?)
+             OR referenced_table = ?))
+  + (SELECT COUNT(*) FROM duckdb_tables() WHERE database_name = current_database()
+        AND schema_name = COALESCE(?, current_schema()) AND table_name = ?
+        AND (comment IS NOT NULL OR cardinality(tags) > 0 OR index_count > 0))
+  + (SELECT COUNT(*) FROM duckdb_columns() WHERE database_name = current_database()
+        AND schema_name = COALESCE(?, current_schema()) AND table_name = ?
+        AND (comment IS NOT NULL OR column_default IS NOT NULL OR cardinality(tags) > 0
+             OR is_generated))"""
+"""What dropping a table would lose besides its rows: constraints (and foreign keys to
+it), indexes, comments, tags, column defaults and generated columns."""
 COLUMNS = """SELECT column_name, data_type FROM information_schema.columns
     WHERE table_catalog = current_database() AND table_schema = COALESCE(?, current_schema())
       AND table_name = ? ORDER BY ordinal_position"""
@@ -131,7 +148,10 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
         return super().batch_columns(uri)
 
     def open_workspace(self) -> Workspace | None:
-        """An in-memory catalog on the connection ``run_lock`` holds, for the run's stages."""
+        """An in-memory catalog on the connection ``run_lock`` holds, for the run's stages.
+
+        The homes a killed run left in the file go first (see ``take_over``).
+        """
         held = _HELD.get(str(self.path.absolute()))
         if held is None:
             return None
@@ -140,9 +160,60 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
         from dagwright.workspace import Workspace
 
         try:
-            return Workspace(held)
+            workspace = Workspace(held)
         except duckdb.Error:
             return None  # the stages exchange Parquet files instead
+        workspace.drop_stale_homes()
+        return workspace
+
+    def take_over(
+        self,
+        s: Session,
+        load: Load,
+        target: exp.Table,
+        uri: str,
+        batch: dict[str, exp.DataType],
+        state: StateUpdate,
+        now: datetime,
+    ) -> list[tuple[exp.Expression, list[str]]] | None:
+        """A replace load of a batch the run stored beside its table (a workspace home):
+        the home is renamed into place, not copied row by row.
+
+        Only when that gives the table a copy would: the home has the batch's columns, and
+        an existing table has exactly the columns the copy would keep and nothing that
+        dropping it loses (``KEPT_WITH_TABLE``). Lineage columns are added with the load's
+        values as defaults, which are then dropped (DuckDB binds no parameter there).
+        """
+        import sqlglot.expressions as exp
+
+        from dagwright import workspace
+
+        held = workspace.entry(uri)
+        if load.write != "replace" or held is None or not held.home or held.where is None:
+            return None
+        if not _same(columns_of(s, held.where), batch):
+            return None
+        have = columns_of(s, target)
+        wanted = self._table_types(load, batch)
+        if have is not None and (not _same(have, wanted) or _kept_with(s, target)):
+            return None
+        out: list[tuple[exp.Expression, list[str]]] = []
+        if have is not None:
+            out.append((exp.Drop(tables=[target.copy()], kind="TABLE"), []))
+        renamed = exp.AlterRename(this=exp.Table(this=ident(target.name)))
+        out.append((exp.Alter(this=held.where.copy(), kind="TABLE", actions=[renamed]), []))
+        values = {LOAD_ID: state.run_id, LOADED_AT: now.isoformat()}
+        for name, dtype in self._system_types(load).items():
+            default = exp.cast(exp.Literal.string(values[name]), dtype.copy())
+            column = exp.ColumnDef(
+                this=ident(name),
+                kind=dtype.copy(),
+                constraints=[exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=default))],
+            )
+            out.append((exp.Alter(this=target.copy(), kind="TABLE", actions=[column]), []))
+            drop_default = exp.AlterColumn(this=ident(name), drop=True)
+            out.append((exp.Alter(this=target.copy(), kind="TABLE", actions=[drop_default]), []))
+        return out
 
     def _target(self, name: str) -> exp.Table:
         return self.target(name)
@@ -245,8 +316,8 @@ def stage_view(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataT
 
     assert isinstance(s, DuckDBSession)
     held = workspace.entry(uri)
-    if held is not None and held.table is not None:
-        source, order = held.workspace.table(held.table), "rowid"
+    if held is not None and held.where is not None:
+        source, order = held.where.copy(), "rowid"
     else:
         s.con.register(SOURCE, s.con.read_parquet(local_path(uri), file_row_number=True))
         source, order = exp.Table(this=ident(SOURCE)), "file_row_number"
@@ -295,6 +366,22 @@ def stage_parquet(s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.Da
         ],
     )
     s.run(staged_batch(stage, read, "file_row_number", cols, kind="TABLE"), [local_path(uri)])
+
+
+def _same(have: dict[str, exp.DataType] | None, wanted: dict[str, exp.DataType]) -> bool:
+    """The same columns, in the same order, of the same DuckDB types."""
+    if have is None:
+        return False
+    listed = [(n, t.sql(DIALECT)) for n, t in have.items()]
+    return listed == [(n, t.sql(DIALECT)) for n, t in wanted.items()]
+
+
+def _kept_with(s: Session, target: exp.Table) -> bool:
+    schema = target.args.get("db")
+    name = target.name
+    schema_name = schema.name if schema else None
+    params = [schema_name, name, name, schema_name, name, schema_name, name]
+    return bool(s.execute(KEPT_WITH_TABLE, params)[0][0])
 
 
 def columns_of(s: Session, target: exp.Table) -> dict[str, exp.DataType] | None:

@@ -156,3 +156,139 @@ def test_workspace_outputs_read_as_batches_tables_and_parquet(tmp_path: Path) ->
     names = [r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()]
     con.close()
     assert workspace.catalog not in names
+
+
+HOMES = """
+pipeline: homes
+start_date: 2026-01-01
+sources:
+  items:
+    extractor: csv
+    path: data/items.csv
+transforms:
+  typed:
+    sql: |
+      select id, cast(amount as decimal(10, 2)) as amount, amount > 50 as big,
+             cast(day as date) as day, cast(ts as timestamp) as ts,
+             cast(ts as timestamptz) as tstz, name, cast(amount as double) / 3 as third,
+             cast(id as smallint) as small, cast(name as blob) as raw{extra}
+      from items
+  summary:
+    sql: select big, count(*) as n, sum(amount) as total from typed group by big
+loads:
+  typed_items: {{from: typed, write: replace}}
+  item_summary: {{from: summary, write: replace}}
+"""
+
+
+def write_items(project: Project, rows: int, offset: int = 0) -> None:
+    lines = ["id,amount,day,ts,name"]
+    for i in range(1 + offset, rows + 1 + offset):
+        lines.append(
+            f"{i},{i * 7 % 100}.25,2026-01-{i % 28 + 1:02d},2026-01-01 {i % 24:02d}:30:00,n{i}"
+        )
+    (project.root / "data" / "items.csv").write_text("\n".join(lines) + "\n")
+
+
+def run_homes(project: Project, workers: int = 4, extra: str = "") -> object:
+    spec = load_spec(project.write_spec("homes", HOMES.format(extra=extra)))
+    return run_pipeline(build_plan(spec), max_workers=workers)
+
+
+def homes_left(project: Project) -> list[tuple]:
+    return project.query(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '\\_\\_dagwright\\_work%' "
+        "ESCAPE '\\'"
+    )
+
+
+def test_a_replace_load_renames_its_steps_table_into_place_as_a_copy_would_load_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_items(project, 500)
+    monkeypatch.setenv("DAGWRIGHT_WORKSPACE", "0")
+    copied = run_homes(project)
+    assert copied.ok, copied.record.error
+    expected = snapshot(project)
+    assert expected["typed_items"][0][1] == ("amount", "DECIMAL(10,2)")
+    project.warehouse.unlink()
+
+    monkeypatch.setenv("DAGWRIGHT_WORKSPACE", "1")
+    for workers in (4, 1):  # creates the tables, then replaces them; one worker cannot stall
+        outcome = run_homes(project, workers)
+        assert outcome.ok, outcome.record.error
+        for table in ("typed_items", "item_summary"):
+            sql = outcome.results[f"load_{table}"].sql
+            assert any("RENAME TO" in q for q in sql), sql
+            assert not any(q.startswith("INSERT INTO") for q in sql), sql
+        assert snapshot(project) == expected  # summary read typed before it was renamed
+        assert homes_left(project) == []
+        lineage = project.query(
+            "SELECT DISTINCT t._dagwright_load_id, t._dagwright_loaded_at = l.loaded_at "
+            "FROM typed_items t JOIN _dagwright.loads l ON l.run_id = t._dagwright_load_id "
+            "AND l.table_name = 'typed_items'"
+        )
+        assert lineage == [(outcome.record.run_id, True)]
+        defaults = project.query(
+            "SELECT column_default FROM duckdb_columns() WHERE table_name = 'typed_items' "
+            "AND column_default IS NOT NULL"
+        )
+        assert defaults == []
+
+
+KEPT = {
+    "a column comment": (
+        "COMMENT ON COLUMN item_summary.n IS 'items'",
+        "SELECT comment FROM duckdb_columns() WHERE table_name = 'item_summary' AND column_name = 'n'",
+        [("items",)],
+    ),
+    "a NOT NULL constraint": (
+        "ALTER TABLE item_summary ALTER COLUMN n SET NOT NULL",
+        "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'item_summary'",
+        [("NOT NULL",)],
+    ),
+    "an index": (
+        "CREATE INDEX summary_big ON item_summary (big)",
+        "SELECT index_name FROM duckdb_indexes() WHERE table_name = 'item_summary'",
+        [("summary_big",)],
+    ),
+    "a column the batch lacks": (
+        "ALTER TABLE item_summary ADD COLUMN note VARCHAR",
+        "SELECT COUNT(*) FROM duckdb_columns() WHERE table_name = 'item_summary' "
+        "AND column_name = 'note'",
+        [(1,)],
+    ),
+}
+
+
+@pytest.mark.parametrize("kept", list(KEPT))
+def test_a_table_holding_what_a_rename_would_lose_is_copied_into_instead(
+    project: Project, kept: str
+) -> None:
+    ddl, probe, expected = KEPT[kept]
+    write_items(project, 300)
+    assert run_homes(project).ok
+    con = duckdb.connect(str(project.warehouse))
+    con.execute(ddl)
+    con.close()
+    write_items(project, 400, offset=1000)
+
+    outcome = run_homes(project)
+    assert outcome.ok, outcome.record.error
+    sql = outcome.results["load_item_summary"].sql
+    assert any(q.startswith("INSERT INTO") for q in sql) and not any("RENAME" in q for q in sql)
+    assert project.query(probe) == expected
+    assert project.query("SELECT SUM(n) FROM item_summary") == [(400,)]
+    assert any("RENAME TO" in q for q in outcome.results["load_typed_items"].sql)
+    assert homes_left(project) == []
+
+
+def test_a_failed_load_leaves_its_table_and_no_home(project: Project) -> None:
+    write_items(project, 200)
+    assert run_homes(project).ok
+    write_items(project, 50, offset=500)
+    outcome = run_homes(project, extra=", 'x' as _dagwright_load_id")
+    assert not outcome.ok
+    assert "_dagwright_load_id" in (outcome.record.error or "")
+    assert project.query("SELECT COUNT(*), MIN(id) FROM typed_items") == [(200, 1)]
+    assert homes_left(project) == []
