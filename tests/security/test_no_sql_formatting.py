@@ -18,9 +18,9 @@ REVIEWED = {
     ): "a fixed keyword before the step's own query as sqlglot generated it; no values",
     (
         "dagwright/workspace.py",
-        'created = f"CREATE TABLE {self.qualified(name)} AS {sql}"',
-    ): "the workspace table as sqlglot quotes it, then the step's query as sqlglot generated "
-    "it; its values are bound parameters",
+        "created = f\"CREATE TABLE {where.sql(dialect='duckdb')} AS {sql}\"",
+    ): "the workspace table or home as sqlglot quotes it, then the step's query as sqlglot "
+    "generated it; its values are bound parameters",
     (
         "extractors/files.py",
         'return con.sql(f"FROM read_csv($files{named})", params={"files": files, **params})',
