@@ -64,6 +64,14 @@ def test_checks_become_stages_between(project: Project, load_pipeline) -> None:
     ]
     assert plan.stages["transform_paid"].data_inputs == (("orders", "check_orders"),)
     assert plan.stages["load_fct_paid"].data_inputs == (("paid", "check_paid"),)
+    # a step's output is read by its checks and, through them, by its load; a load's own
+    # check reads the table, not the output
+    assert [s.id for s in plan.readers("transform_paid")] == ["check_paid", "load_fct_paid"]
+    assert [s.id for s in plan.readers("extract_orders")] == [
+        "check_orders",
+        "transform_paid",
+    ]
+    assert plan.readers("load_fct_paid") == [plan.stages["check_load_fct_paid"]]
 
 
 def test_plan_has_no_side_effects(example_project: Project) -> None:
