@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from dagwright.workspace import Workspace
     from loaders.base import Loader
 
-NONE: frozenset[str] = frozenset()
 Listener = Callable[[Stage, str, StageResult | None], None]
 """Called as stages change status: 'running', 'success', 'failed', 'skipped'."""
 
@@ -126,7 +125,11 @@ def place_homes(
         return {}
     waits: dict[str, set[str]] = {}
     for stage in plan.stages.values():
-        if stage.kind not in ("extract", "transform"):
+        if stage.kind == "transform":
+            step = plan.spec.model.transforms[stage.name]
+            if step.kind in ("polars", "ops") or step.pushdown:
+                continue  # not run in the workspace
+        elif stage.kind != "extract":
             continue
         readers = plan.readers(stage.id)
         loads = [r for r in readers if r.kind == "load"]
@@ -181,15 +184,14 @@ def _execute(
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="stage") as pool:
         while pending or running:
             active = set(pending) | {s.id for s in running.values()}
+            held_back = {sid for sid, readers in waits.items() if readers & active}
             for sid, stage in list(pending.items()):
                 if any(u in failed for u in stage.upstream):
                     pending.pop(sid)
                     failed.add(sid)
                     records[sid].status = "skipped"
                     notify(stage, "skipped", None)
-                elif all(u in results for u in stage.upstream) and not active & waits.get(
-                    sid, set()
-                ):
+                elif sid not in held_back and all(u in results for u in stage.upstream):
                     pending.pop(sid)
                     running[pool.submit(execute, stage)] = stage
             if not running:

@@ -292,3 +292,32 @@ def test_a_failed_load_leaves_its_table_and_no_home(project: Project) -> None:
     assert "_dagwright_load_id" in (outcome.record.error or "")
     assert project.query("SELECT COUNT(*), MIN(id) FROM typed_items") == [(200, 1)]
     assert homes_left(project) == []
+
+
+MART = """
+pipeline: mart_homes
+start_date: 2026-01-01
+sources:
+  items: {extractor: csv, path: data/items.csv}
+transforms:
+  doubled: {sql: "select id, amount * 2 as amount from items"}
+loads:
+  mart.doubled_items: {from: doubled, write: replace}
+"""
+
+
+def test_a_home_goes_into_the_tables_schema_once_that_schema_exists(project: Project) -> None:
+    write_items(project, 100)
+    spec = load_spec(project.write_spec("mart_homes", MART))
+    first = run_pipeline(build_plan(spec))
+    assert first.ok, first.record.error
+    sql = first.results["load_mart.doubled_items"].sql
+    assert any(q.startswith("INSERT INTO") for q in sql)  # the load created the schema
+
+    write_items(project, 60, offset=100)
+    second = run_pipeline(build_plan(spec))
+    assert second.ok, second.record.error
+    sql = second.results["load_mart.doubled_items"].sql
+    assert any(q.startswith('ALTER TABLE "mart"."__dagwright_work_') for q in sql), sql
+    assert project.query("SELECT COUNT(*), MIN(id) FROM mart.doubled_items") == [(60, 101)]
+    assert homes_left(project) == []
