@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagwright import plugins
 from dagwright.errors import DagwrightError, StageError
+from dagwright.memory import give_back
 from dagwright.staging import StagedTable, describe, stage_uri
 from dagwright.state import StateUpdate, decode_watermark, encode_watermark
 
@@ -104,6 +105,7 @@ class StageExecutor:
         if workspace is not None and type(extractor).relation_on is not Extractor.relation_on:
             return self._extract_in(workspace, stage, extractor, uri)
         outcome = extractor.write(uri)
+        give_back()
         staged = describe(uri)
         watermark = outcome.new_watermark
         return StageResult(
