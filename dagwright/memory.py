@@ -18,9 +18,11 @@ from typing import Any
 
 def give_back() -> None:
     """Return the free memory Arrow's pool and the C allocator hold to the system."""
-    arrow = sys.modules.get("pyarrow")
-    if arrow is not None:
-        arrow.default_memory_pool().release_unused()
+    # Another stage's thread may be importing pyarrow right now: a half-initialised module
+    # has no pool yet, and nothing of Arrow's to give back either.
+    pool = getattr(sys.modules.get("pyarrow"), "default_memory_pool", None)
+    if pool is not None:
+        pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
