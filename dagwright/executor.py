@@ -142,7 +142,7 @@ class StageExecutor:
         if len(readers) != 1 or readers[0].kind != "transform":
             return False
         step = self.plan.spec.model.transforms[readers[0].name]
-        return step.kind not in ("polars", "ops") and not step.pushdown
+        return step.local_sql
 
     def _transform(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
         step = self.plan.spec.model.transforms[stage.name]

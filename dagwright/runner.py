@@ -126,9 +126,8 @@ def place_homes(
     waits: dict[str, set[str]] = {}
     for stage in plan.stages.values():
         if stage.kind == "transform":
-            step = plan.spec.model.transforms[stage.name]
-            if step.kind in ("polars", "ops") or step.pushdown:
-                continue  # not run in the workspace
+            if not plan.spec.model.transforms[stage.name].local_sql:
+                continue
         elif stage.kind != "extract":
             continue
         readers = plan.readers(stage.id)

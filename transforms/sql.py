@@ -466,8 +466,9 @@ def _run_in_workspace(
 ) -> None:
     """The step as one ``CREATE TABLE ... AS <query>`` on a cursor of the warehouse.
 
-    One statement binds a lazy CSV source once; building a relation first and storing it
-    through a view binds (and sniffs) it again at every step (DuckDB 2.0).
+    A lazy CSV source is bound by ``expose`` (its relation, for the header check) and once
+    more by this statement; building the step's relation first and storing it through a
+    view bound (and sniffed) it a third time (DuckDB 2.0).
     """
     import duckdb
 

@@ -132,6 +132,12 @@ class Transform(SpecModel):
             return "polars"
         return "ops" if self.ops else "sql"
 
+    @property
+    def local_sql(self) -> bool:
+        """A SQL step run on DuckDB in the run's process (not pushed down): with a run
+        workspace it reads and writes the workspace's tables."""
+        return self.kind == "sql" and not self.pushdown
+
 
 class Load(SpecModel):
     """A destination table filled from a source or transform."""
