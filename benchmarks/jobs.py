@@ -28,6 +28,9 @@ JOB_B_FULL = "B: PostgreSQL -> DuckDB, full"
 JOB_B_INC = "B: PostgreSQL -> DuckDB, incremental (+1% rows)"
 JOB_C = "C: job A + 4 GE checks"
 STARTUP = "startup"
+DAGWRIGHT = "dagwright"
+DAGWRIGHT_BARE = "dagwright, lineage: false (the script's tables)"
+"""Job A with its loads' lineage columns off: the two tables the DuckDB script writes."""
 
 
 @dataclass
@@ -127,16 +130,23 @@ def job_a(ctx: Context, size: int, paths: dict[str, Path]) -> None:
             check=expect_rows(warehouse, "fct_orders", expected),
         )
 
-    dagwright = Run(
-        Measurement(JOB_A, size, "dagwright"),
-        dagwright_cmd(project, "run", "bench_job_a"),
-        base,
-        setup=lambda: (fresh(base), _clear_warehouse(project)),
-        check=expect_rows(project / "warehouse.duckdb", "fct_orders", expected),
-    )
+    def dagwright_run(name: str, project: Path) -> Run:
+        return Run(
+            Measurement(JOB_A, size, name),
+            dagwright_cmd(project, "run", "bench_job_a"),
+            base,
+            setup=lambda: (fresh(base), _clear_warehouse(project)),
+            check=expect_rows(project / "warehouse.duckdb", "fct_orders", expected),
+        )
+
+    bare = ctx.workdir / "projects" / f"a-{size}-bare"
+    text = specs.job_a("bench_job_a", orders, customers, lineage=False)
+    specs.write_project(bare, {"bench_job_a": text})
+    dagwright = dagwright_run(DAGWRIGHT, project)
     runs = [
         contender("DuckDB SQL script", [PY, str(SCRIPTS / "job_a_duckdb.py"), *csvs], ref=True),
         dagwright,
+        dagwright_run(DAGWRIGHT_BARE, bare),
         contender("pandas script", [PY, str(SCRIPTS / "job_a_pandas.py"), *csvs], ("pandas",)),
         contender("dlt + SQL", [PY, str(SCRIPTS / "job_a_dlt.py"), *csvs, str(base)], ("dlt",)),
     ]

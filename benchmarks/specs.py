@@ -34,9 +34,14 @@ def _q(value: object) -> str:
     return json.dumps(value)
 
 
-def job_a(name: str, orders: Path, customers: Path, checks: bool = False) -> str:
-    """Job A as a spec; the SQL carries the name, so no two specs share a SQL text."""
+def job_a(
+    name: str, orders: Path, customers: Path, checks: bool = False, lineage: bool = True
+) -> str:
+    """Job A as a spec; the SQL carries the name, so no two specs share a SQL text.
+
+    ``lineage=False`` writes the script's tables exactly (no lineage columns)."""
     expect = f"\n    expect: {_q(CHECKS)}" if checks else ""
+    options = "" if lineage else ", lineage: false"
     return f"""\
 pipeline: {name}
 start_date: 2026-01-01
@@ -54,8 +59,8 @@ transforms:
   daily:
     sql: {_q(f"-- {name}{NL}{DAILY_SQL}")}
 loads:
-  fct_orders: {{from: fct, write: replace}}
-  agg_daily_orders: {{from: daily, write: replace}}
+  fct_orders: {{from: fct, write: replace{options}}}
+  agg_daily_orders: {{from: daily, write: replace{options}}}
 """
 
 

@@ -70,10 +70,12 @@ def test_jobs_a_and_c_measure_every_contender(tmp_path: Path) -> None:
     assert "failed" not in report
     for contender in ("DuckDB SQL script", "dagwright", "pandas script", "dlt + SQL"):
         assert len(measured(report, contender)) == 1, contender
+    assert len(measured(report, "dagwright, lineage: false (the script's tables)")) == 1
     assert len(measured(report, "dagwright + 4 checks")) == 1
     assert len(measured(report, "GE directly on a pandas frame")) == 1
     assert "## Machine" in report and "- cpu:" in report and "dlt 1.31.0" in report
     assert "A at 2,000: wall <= 1.3x" in report
+    assert "A at 2,000, lineage: false (the script's tables): wall <= 1.3x" in report
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
