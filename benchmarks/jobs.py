@@ -42,7 +42,6 @@ class Context:
     startup_specs: list[int] = field(default_factory=lambda: [100, 1000])
     results: list[Measurement] = field(default_factory=list)
     log: Callable[[str], None] = print
-    _job_a_dagwright: dict[int, Measurement] = field(default_factory=dict)
 
     def add(self, m: Measurement) -> Measurement:
         self.results.append(m)
@@ -153,7 +152,6 @@ def job_a(ctx: Context, size: int, paths: dict[str, Path]) -> None:
     measure_in_turns(runs, ctx.repeat)
     for run in runs:
         ctx.add(run.m)
-    ctx._job_a_dagwright[size] = dagwright.m
 
 
 def _clear_warehouse(project: Path) -> None:
@@ -163,46 +161,43 @@ def _clear_warehouse(project: Path) -> None:
 
 
 def job_c(ctx: Context, size: int, paths: dict[str, Path]) -> None:
+    """Job A with and without its checks, and GE on its own, in turns (``measure_in_turns``):
+    the checks' cost is a difference of two dagwright runs, so both must meet the same
+    machine as the GE script they are compared with."""
     ctx.log(f"job C, {size:,} orders")
     base = ctx.workdir / "runs" / f"c-{size}"
     fresh(base)
-    without = ctx._job_a_dagwright.get(size)
-    ref = Measurement(JOB_C, size, "dagwright, no checks (job A)", reference=True)
-    if without is not None:
-        ref.samples, ref.status = list(without.samples), without.status
-    else:
-        ref.status = "not available: job A was not run"
-    ctx.add(ref)
+    expected = size - size // 20
+    orders, customers = paths["orders"], paths["customers"]
 
-    m = Measurement(JOB_C, size, "dagwright + 4 checks")
-    if importlib.util.find_spec("expectations.runner") is None:
-        m.status = "not available: expectations/runner.py (the checks runner) has not landed"
-    elif missing := missing_modules("great_expectations", "pandas"):
-        m.status = missing
-    else:
-        project = ctx.workdir / "projects" / f"c-{size}"
-        text = specs.job_a("bench_job_c", paths["orders"], paths["customers"], checks=True)
-        specs.write_project(project, {"bench_job_c": text})
-        measure(
-            m,
-            dagwright_cmd(project, "run", "bench_job_c"),
-            cwd=base,
-            repeat=ctx.repeat,
+    def dagwright_run(name: str, pipeline: str, checks: bool, ref: bool = False) -> Run:
+        project = ctx.workdir / "projects" / f"{pipeline}-{size}"
+        text = specs.job_a(pipeline, orders, customers, checks=checks)
+        specs.write_project(project, {pipeline: text})
+        return Run(
+            Measurement(JOB_C, size, name, reference=ref),
+            dagwright_cmd(project, "run", pipeline),
+            base,
             setup=lambda: _clear_warehouse(project),
-            check=expect_rows(project / "warehouse.duckdb", "fct_orders", size - size // 20),
+            check=expect_rows(project / "warehouse.duckdb", "fct_orders", expected),
         )
-    ctx.add(m)
 
-    ge = Measurement(JOB_C, size, "GE directly on a pandas frame")
-    ge.status = missing_modules("great_expectations", "pandas") or "ok"
-    if ge.status == "ok":
-        measure(
-            ge,
-            [PY, str(SCRIPTS / "job_c_ge_direct.py"), str(paths["orders"])],
-            cwd=base,
-            repeat=ctx.repeat,
-        )
-    ctx.add(ge)
+    without = dagwright_run("dagwright, no checks (job A)", "bench_job_a", False, ref=True)
+    with_checks = dagwright_run("dagwright + 4 checks", "bench_job_c", True)
+    if importlib.util.find_spec("expectations.runner") is None:
+        with_checks.m.status = "not available: expectations/runner.py has not landed"
+    elif missing := missing_modules("great_expectations", "pandas"):
+        with_checks.m.status = missing
+    ge = Run(
+        Measurement(JOB_C, size, "GE directly on a pandas frame"),
+        [PY, str(SCRIPTS / "job_c_ge_direct.py"), str(orders)],
+        base,
+    )
+    ge.m.status = missing_modules("great_expectations", "pandas") or "ok"
+    runs = [without, with_checks, ge]
+    measure_in_turns(runs, ctx.repeat)
+    for run in runs:
+        ctx.add(run.m)
 
 
 # --- Job B ---------------------------------------------------------------------------------
