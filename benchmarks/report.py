@@ -300,6 +300,15 @@ def _airflow_target(
     return (f"Airflow parse of {n} specs{state} <= 2x {n} hand-written DAGs", figure, verdict)
 
 
+def runs_per_job(results: list[Measurement]) -> str:
+    """How many runs each job's medians are of, e.g. ``5 for A, 3 for B``."""
+    counts: dict[str, int] = {}
+    for m in results:
+        key = m.job.split(":")[0]
+        counts[key] = max(counts.get(key, 0), len(m.samples))
+    return ", ".join(f"{n} for {job}" for job, n in counts.items() if n)
+
+
 def markdown(
     results: list[Measurement], machine: dict[str, str], args: argparse.Namespace, elapsed: float
 ) -> str:
@@ -311,7 +320,7 @@ def markdown(
         "",
         "Written by `make bench` (`python -m benchmarks`); every contender ran in its own",
         "process on the same generated data in the same run. Wall seconds are the median of",
-        f"{'1 run (quick mode)' if args.quick else f'{args.repeat} runs'}; CPU seconds are the"
+        f"each contender's runs ({runs_per_job(results)}); CPU seconds are the"
         " child's user + system time (median); peak RSS is the child's maximum resident set "
         "(largest run). PostgreSQL's own CPU (job B) is not counted for anyone.",
         "",
