@@ -114,8 +114,6 @@ def job_a(ctx: Context, size: int, paths: dict[str, Path]) -> None:
     expected = size - size // 20
     warehouse = base / "warehouse.duckdb"
     csvs = [str(orders), str(customers), str(warehouse)]
-    project = ctx.workdir / "projects" / f"a-{size}"
-    specs.write_project(project, {"bench_job_a": specs.job_a("bench_job_a", orders, customers)})
     fresh(base)
 
     def contender(name: str, cmd: list[str], modules: tuple[str, ...] = (), ref=False) -> Run:
@@ -129,29 +127,54 @@ def job_a(ctx: Context, size: int, paths: dict[str, Path]) -> None:
             check=expect_rows(warehouse, "fct_orders", expected),
         )
 
-    def dagwright_run(name: str, project: Path) -> Run:
-        return Run(
+    def dagwright_run(name: str, folder: str, lineage: bool) -> Run:
+        return dagwright_job(
             Measurement(JOB_A, size, name),
-            dagwright_cmd(project, "run", "bench_job_a"),
+            ctx.workdir / "projects" / folder,
+            "bench_job_a",
+            specs.job_a("bench_job_a", orders, customers, lineage=lineage),
             base,
-            setup=lambda: (fresh(base), _clear_warehouse(project)),
-            check=expect_rows(project / "warehouse.duckdb", "fct_orders", expected),
+            expected,
+            clear_cwd=True,
         )
 
-    bare = ctx.workdir / "projects" / f"a-{size}-bare"
-    text = specs.job_a("bench_job_a", orders, customers, lineage=False)
-    specs.write_project(bare, {"bench_job_a": text})
-    dagwright = dagwright_run(DAGWRIGHT, project)
     runs = [
         contender("DuckDB SQL script", [PY, str(SCRIPTS / "job_a_duckdb.py"), *csvs], ref=True),
-        dagwright,
-        dagwright_run(DAGWRIGHT_BARE, bare),
+        dagwright_run(DAGWRIGHT, f"a-{size}", lineage=True),
+        dagwright_run(DAGWRIGHT_BARE, f"a-{size}-bare", lineage=False),
         contender("pandas script", [PY, str(SCRIPTS / "job_a_pandas.py"), *csvs], ("pandas",)),
         contender("dlt + SQL", [PY, str(SCRIPTS / "job_a_dlt.py"), *csvs, str(base)], ("dlt",)),
     ]
     measure_in_turns(runs, ctx.repeat)
     for run in runs:
         ctx.add(run.m)
+
+
+def dagwright_job(
+    m: Measurement,
+    project: Path,
+    pipeline: str,
+    spec: str,
+    cwd: Path,
+    expected: int,
+    clear_cwd: bool = False,
+) -> Run:
+    """``dagwright run`` of a one-spec project (job A's shape), on an empty warehouse each
+    time (``clear_cwd`` empties ``cwd`` too); a wrong ``fct_orders`` row count fails it."""
+    specs.write_project(project, {pipeline: spec})
+
+    def setup() -> None:
+        if clear_cwd:
+            fresh(cwd)
+        _clear_warehouse(project)
+
+    return Run(
+        m,
+        dagwright_cmd(project, "run", pipeline),
+        cwd,
+        setup=setup,
+        check=expect_rows(project / "warehouse.duckdb", "fct_orders", expected),
+    )
 
 
 def _clear_warehouse(project: Path) -> None:
@@ -171,15 +194,13 @@ def job_c(ctx: Context, size: int, paths: dict[str, Path]) -> None:
     orders, customers = paths["orders"], paths["customers"]
 
     def dagwright_run(name: str, pipeline: str, checks: bool, ref: bool = False) -> Run:
-        project = ctx.workdir / "projects" / f"{pipeline}-{size}"
-        text = specs.job_a(pipeline, orders, customers, checks=checks)
-        specs.write_project(project, {pipeline: text})
-        return Run(
+        return dagwright_job(
             Measurement(JOB_C, size, name, reference=ref),
-            dagwright_cmd(project, "run", pipeline),
+            ctx.workdir / "projects" / f"{pipeline}-{size}",
+            pipeline,
+            specs.job_a(pipeline, orders, customers, checks=checks),
             base,
-            setup=lambda: _clear_warehouse(project),
-            check=expect_rows(project / "warehouse.duckdb", "fct_orders", expected),
+            expected,
         )
 
     without = dagwright_run("dagwright, no checks (job A)", "bench_job_a", False, ref=True)

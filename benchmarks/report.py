@@ -142,7 +142,7 @@ def targets(results: list[Measurement]) -> list[str]:
         ref = _find(results, JOB_A, "DuckDB", big)
         bare = _find(results, JOB_A, DAGWRIGHT_BARE, big)
         dw = _find(results, JOB_A, DAGWRIGHT, big, exact=True)
-        for who, m in (("", dw), (", lineage: false (the script's tables)", bare)):
+        for who, m in (("", dw), (DAGWRIGHT_BARE.removeprefix(DAGWRIGHT), bare)):
             if who and m is None:
                 continue
             figure, ok = "-", None
