@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from dagwright.context import Interval
@@ -52,6 +52,8 @@ class IntervalResult:
 
 
 def backfill_intervals(plan: Plan, start: datetime, end: datetime) -> list[Interval]:
+    """The schedule's complete intervals in ``[start, end)``, clamped to the pipeline's
+    ``start_date`` and ``end_date`` (an interval still under way is not complete)."""
     schedule = plan.spec.model.schedule
     if cron_of(schedule) is None:
         raise DagwrightError(
@@ -60,6 +62,18 @@ def backfill_intervals(plan: Plan, start: datetime, end: datetime) -> list[Inter
         )
     if end <= start:
         raise DagwrightError("--end must be after --start")
+    model = plan.spec.model
+    first = as_utc(model.start_date)
+    start = max(start, first)
+    if model.end_date is not None:
+        end = min(end, as_utc(model.end_date))
+    end = min(end, datetime.now(UTC))
+    if end <= start:
+        raise DagwrightError(
+            f"the range lies outside the pipeline's dates (start_date {first:%Y-%m-%d}"
+            + (f", end_date {as_utc(model.end_date):%Y-%m-%d}" if model.end_date else "")
+            + ")"
+        )
     intervals = intervals_between(schedule, start, end)
     if not intervals:
         raise DagwrightError(
@@ -72,36 +86,49 @@ def backfill_intervals(plan: Plan, start: datetime, end: datetime) -> list[Inter
 def interval_statuses(
     plan: Plan, loader: Loader, intervals: list[Interval]
 ) -> list[IntervalStatus]:
-    tables = set(plan.spec.model.loads)
-    ledger: dict[tuple[datetime, datetime], dict[str, tuple[str, int]]] = {}
-    for row in loader.loaded_intervals(plan.pipeline):
-        if row["interval_start"] is None or row["interval_end"] is None:
-            continue
-        key = (as_utc(row["interval_start"]), as_utc(row["interval_end"]))
-        ledger.setdefault(key, {})[row["table_name"]] = (row["run_id"], int(row["rows"]))
-    latest_run: dict[tuple[datetime, datetime], tuple[str, str, str | None]] = {}
-    for run in reversed(loader.recent_runs(plan.pipeline, limit=1_000_000)):
-        if run.interval_start is not None and run.interval_end is not None:
-            key = (as_utc(run.interval_start), as_utc(run.interval_end))
-            latest_run[key] = (run.run_id, run.status, run.error)
+    """Each interval's state, from the tables' records: an interval is loaded when every
+    table whose rows depend on the interval holds a load covering it (its own, or a range
+    run's that contains it)."""
+    from dagwright.needs import interval_tables
+
+    tables = interval_tables(plan)
+    states = loader.state.tables(plan.pipeline)
+    runs = [
+        r
+        for r in reversed(loader.state.recent_runs(plan.pipeline, limit=1_000_000))
+        if r.interval_start is not None and r.interval_end is not None
+    ]
     statuses: list[IntervalStatus] = []
     for interval in intervals:
-        key = (interval.start, interval.end)
-        loaded = ledger.get(key, {})
-        run = latest_run.get(key)
-        if tables <= set(loaded):
+        loaded = {}
+        for table in tables:
+            found = states[table].covering(interval) if table in states else None
+            if found is not None:
+                loaded[table] = found
+        run = next(
+            (
+                r
+                for r in reversed(runs)
+                if as_utc(r.interval_start) <= interval.start  # type: ignore[arg-type]
+                and interval.end <= as_utc(r.interval_end)  # type: ignore[arg-type]
+            ),
+            None,
+        )
+        if set(tables) <= set(loaded):
             run_ids = sorted({loaded[t][0] for t in tables})
-            rows = sum(loaded[t][1] for t in tables)
-            statuses.append(IntervalStatus(interval, "loaded", ", ".join(run_ids), rows))
+            counts = [loaded[t][1] for t in tables]
+            rows = None if None in counts else sum(c for c in counts if c is not None)
+            detail = "" if rows is not None else "loaded by a run over a wider range"
+            statuses.append(IntervalStatus(interval, "loaded", ", ".join(run_ids), rows, detail))
         elif loaded:
-            missing = ", ".join(sorted(tables - set(loaded)))
+            missing = ", ".join(sorted(set(tables) - set(loaded)))
             detail = f"partly loaded: {missing} not loaded"
             statuses.append(
-                IntervalStatus(interval, "failed", run[0] if run else None, None, detail)
+                IntervalStatus(interval, "failed", run.run_id if run else None, None, detail)
             )
-        elif run is not None and run[1] in ("failed", "abandoned"):
-            detail = (run[2] or run[1]).splitlines()[0]
-            statuses.append(IntervalStatus(interval, "failed", run[0], None, detail))
+        elif run is not None and run.dead:
+            detail = (run.error or run.status).splitlines()[0]
+            statuses.append(IntervalStatus(interval, "failed", run.run_id, None, detail))
         else:
             statuses.append(IntervalStatus(interval, "missing"))
     return statuses

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dagwright.needs import Pass
     from dagwright.workspace import Workspace
 
 
@@ -38,7 +39,13 @@ class RunContext:
     staging_root: str
     interval: Interval | None = None
     watermarks: dict[str, Any] = field(default_factory=dict)
-    """Previous watermark per source name, read from the destination's state at run start."""
+    """Per cursor source, the mark this run reads past (the mark of the tables it serves)."""
+    files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per source taken file by file, the paths this run reads (the tables need them)."""
+    first_run_id: str | None = None
+    """The run's id when this is a later pass of it (``<run id>.2``...)."""
+    work: Pass | None = None
+    """The tables this run serves and what it reads of each source (``dagwright.needs``)."""
     workspace: Workspace | None = None
     """Where in-process stages hand data over (local runner, DuckDB warehouse); None: Parquet."""
 

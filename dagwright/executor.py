@@ -16,11 +16,13 @@ from dagwright import plugins
 from dagwright.errors import DagwrightError, StageError
 from dagwright.memory import give_back
 from dagwright.staging import StagedTable, describe, stage_uri
-from dagwright.state import StateUpdate, decode_watermark, encode_watermark
+from dagwright.state import Portion, StateUpdate
 
 if TYPE_CHECKING:
     from dagwright.context import RunContext
+    from dagwright.needs import Need
     from dagwright.plan import Plan, Stage
+    from dagwright.state import FileIdentity, TableState
     from dagwright.workspace import Workspace
     from extractors.base import Extractor
     from loaders.base import Loader
@@ -34,11 +36,14 @@ class StageResult:
     rows_out: int | None = None
     seconds: float = 0.0
     checks: str = ""
-    watermark: str | None = None
-    """The extract's new watermark, encoded; committed by the loads downstream."""
+    portion: dict[str, Any] | None = None
+    """An extract: what it read (``Portion.to_dict``: the mark read past, the new mark,
+    the files); committed by the loads downstream."""
+    serves: dict[str, dict[str, Any]] | None = None
+    """An extract: the tables it was read for, each with what its load redoes."""
     sql: list[str] = field(default_factory=list)
     skipped: str | None = None
-    """Why the stage did nothing (its table was already loaded for this interval)."""
+    """Why the stage did nothing (its table needed nothing, or its input was not read)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -70,13 +75,13 @@ class StageExecutor:
         plan: Plan,
         ctx: RunContext,
         loader: Loader | None = None,
-        loaded: dict[str, str] | None = None,
+        satisfied: dict[str, str] | None = None,
     ) -> None:
         self.plan = plan
         self.ctx = ctx
         self.loader = loader or make_loader(plan)
-        self.loaded = loaded
-        """Tables already loaded for this interval, with the run, if the caller knows them."""
+        self._satisfied = satisfied
+        """Why each table this run does not serve needs nothing (shown on its load)."""
 
     def needs(self, stage: Stage) -> list[str]:
         """Stage ids whose results ``run`` needs: upstream stages, and extracts for loads."""
@@ -97,44 +102,72 @@ class StageExecutor:
         return result
 
     def _extract(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
+        work = self.ctx.work
+        read = work.reads.get(stage.name) if work is not None else None
+        if work is not None and read is None:
+            note = work.note or "no table needs this source in this run"
+            return StageResult(stage=stage.id, skipped=note)
         extractor = make_extractor(self.plan, stage.name, self.ctx)
+        files = self._identify(extractor, stage.name)
         uri = stage_uri(self.ctx.staging_dir, stage.id)
         workspace = self.ctx.workspace
         from extractors.base import Extractor
 
         if workspace is not None and type(extractor).relation_on is not Extractor.relation_on:
-            return self._extract_in(workspace, stage, extractor, uri)
-        outcome = extractor.write(uri)
-        give_back()
-        staged = describe(uri)
-        watermark = outcome.new_watermark
-        return StageResult(
-            stage=stage.id,
-            staged=staged,
-            rows_out=staged.rows,
-            watermark=encode_watermark(watermark) if watermark is not None else None,
-        )
+            result = self._extract_in(workspace, stage, extractor, uri, files)
+        else:
+            outcome = extractor.write(uri)
+            give_back()
+            staged = describe(uri)
+            result = StageResult(stage=stage.id, staged=staged, rows_out=staged.rows)
+            result.portion = self._portion(stage.name, outcome.new_watermark, files)
+        if work is not None:
+            result.serves = {
+                table: {
+                    "replaces": list(need.replaces),
+                    "guard": need.guard_interval,
+                    "holds": need.holds,
+                }
+                for table, need in work.needs.items()
+                if stage.name in need.reads
+            }
+        return result
+
+    def _identify(self, extractor: Extractor, source: str) -> tuple[FileIdentity, ...]:
+        """The versions of the files about to be read, when some table takes them by file."""
+        from dagwright.needs import file_sources
+
+        if source not in file_sources(self.plan):
+            return ()
+        return tuple(extractor.file_identities(extractor.files()))
+
+    def _portion(self, source: str, mark: Any, files: tuple[FileIdentity, ...]) -> dict[str, Any]:
+        previous = self.ctx.watermarks.get(source)
+        if mark is None or (previous is not None and mark < previous):
+            mark = previous
+        return Portion(source, after=previous, mark=mark, files=files).to_dict()
 
     def _extract_in(
-        self, workspace: Workspace, stage: Stage, extractor: Extractor, uri: str
+        self,
+        workspace: Workspace,
+        stage: Stage,
+        extractor: Extractor,
+        uri: str,
+        files: tuple[FileIdentity, ...],
     ) -> StageResult:
         """A source with a DuckDB relation, into the workspace: lazily if one SQL step reads it."""
         if extractor.config.incremental is None and self.fusable(stage):
             workspace.add_lazy(uri, extractor.relation_on, extractor.explain)
-            return StageResult(stage=stage.id, staged=describe(uri))
+            result = StageResult(stage=stage.id, staged=describe(uri))
+            result.portion = self._portion(stage.name, None, files)
+            return result
         held = workspace.add_relation(uri, extractor.relation_on, extractor.explain)
-        watermark = None
+        mark = None
         if extractor.config.incremental is not None:
-            watermark = _highest(workspace, uri, extractor.config.incremental.cursor)
-            previous = self.ctx.watermarks.get(stage.name)
-            if watermark is None or (previous is not None and watermark < previous):
-                watermark = previous
-        return StageResult(
-            stage=stage.id,
-            staged=describe(uri),
-            rows_out=held.rows,
-            watermark=encode_watermark(watermark) if watermark is not None else None,
-        )
+            mark = _highest(workspace, uri, extractor.config.incremental.cursor)
+        result = StageResult(stage=stage.id, staged=describe(uri), rows_out=held.rows)
+        result.portion = self._portion(stage.name, mark, files)
+        return result
 
     def fusable(self, stage: Stage) -> bool:
         """Whether one SQL step (run in this process) is the only reader of ``stage``."""
@@ -146,6 +179,9 @@ class StageExecutor:
 
     def _transform(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
         step = self.plan.spec.model.transforms[stage.name]
+        unread = _unread(results, stage) if not step.pushdown else None
+        if unread is not None:
+            return StageResult(stage=stage.id, skipped=unread)
         uri = stage_uri(self.ctx.staging_dir, stage.id)
         sql: list[str] = []
         if step.pushdown:
@@ -186,26 +222,32 @@ class StageExecutor:
         upstream = results[stage.upstream[0]]
         if upstream.skipped:
             return StageResult(stage=stage.id, skipped=upstream.skipped)
+        if self.ctx.work is not None and not self._feeds_work(stage):
+            return StageResult(stage=stage.id, skipped="no table it feeds needs this run")
         staged = _staged(results, stage.upstream[0]) if stage.checks_of != "load" else None
         return run_stage_checks(self, stage, staged)
+
+    def _feeds_work(self, stage: Stage) -> bool:
+        """Whether a table this run serves is downstream of ``stage``."""
+        assert self.ctx.work is not None
+        tables = set(self.ctx.work.needs)
+        return any(
+            self.plan.stages[s].kind == "load" and self.plan.stages[s].name in tables
+            for s in self.plan.downstream(stage.id)
+        ) or (stage.checks_of == "load" and stage.name in tables)
 
     def _load(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
         load = self.plan.spec.model.loads[stage.name]
         ((_, provider),) = stage.data_inputs
+        need = self._need(stage, results)
+        if isinstance(need, str):
+            return StageResult(stage=stage.id, rows_out=0, skipped=need)
         staged = _staged(results, provider)
-        loaded_by = self.already_loaded().get(stage.name)
-        if loaded_by is not None:
-            return StageResult(
-                stage=stage.id,
-                rows_in=staged.rows,
-                rows_out=0,
-                skipped=f"already loaded for this interval by run {loaded_by}",
-            )
-        watermarks: dict[str, Any] = {}
-        for extract_id in self.plan.upstream_extracts(stage.id):
-            encoded = results[extract_id].watermark if extract_id in results else None
-            if encoded is not None:
-                watermarks[self.plan.stages[extract_id].name] = decode_watermark(encoded)
+        portions = tuple(
+            self._taken(stage.name, Portion.from_dict(results[e].portion))
+            for e in self.plan.upstream_extracts(stage.id)
+            if results[e].portion is not None
+        )
         interval = self.ctx.interval
         state = StateUpdate(
             run_id=self.ctx.run_id,
@@ -213,27 +255,97 @@ class StageExecutor:
             table=stage.name,
             interval_start=interval.start if interval else None,
             interval_end=interval.end if interval else None,
-            watermarks=watermarks,
+            portions=portions,
+            replaces=tuple(need["replaces"]),
+            guard_interval=need["guard"],
+            holds=dict(need.get("holds") or {}),
         )
         outcome = self.loader.load(stage.name, load, staged, state)
         return StageResult(
-            stage=stage.id, rows_in=staged.rows, rows_out=outcome.rows, sql=outcome.sql
+            stage=stage.id,
+            rows_in=staged.rows,
+            rows_out=outcome.rows,
+            sql=outcome.sql,
+            skipped=outcome.skipped,
         )
 
-    def already_loaded(self) -> dict[str, str]:
-        """Tables fed by a watermark-driven source already loaded for this interval, with
-        the run that loaded them.
+    def _need(self, stage: Stage, results: dict[str, StageResult]) -> dict[str, Any] | str:
+        """What the run's extracts were read for this table, or why it is not loaded: they
+        were read for other tables (it needs another portion of them, or nothing)."""
+        found: dict[str, Any] | None = None
+        for extract in self.plan.upstream_extracts(stage.id):
+            result = results[extract]
+            if result.skipped:
+                return result.skipped
+            served = (result.serves or {}).get(stage.name)
+            if served is None:
+                reason = self._satisfied.get(stage.name) if self._satisfied else None
+                return reason or (
+                    f"source {self.plan.stages[extract].name!r} was read for other tables; "
+                    "this table needs another portion of it, loaded by the next run"
+                )
+            found = served
+        if found is None:
+            raise StageError(stage.id, "no source feeds this load")
+        return found
 
-        Such a source reads only rows past its watermark: loading the interval again (a
-        second Airflow run of it, a cleared task) would replace its rows with nothing new.
-        The local runner works them out once, before it starts (``loaded``); an Airflow
-        task asks the destination here.
-        """
-        if self.loaded is None:
-            from dagwright.runner import already_loaded
+    def _taken(self, table: str, read: Portion) -> Portion:
+        """What ``table`` takes of a source's read: its kind follows the source and the
+        table's disposition (``dagwright.needs``)."""
+        from dagwright.needs import discipline, takes_files
 
-            self.loaded = already_loaded(self.plan, self.loader, self.ctx.interval)
-        return self.loaded
+        if takes_files(self.plan, table) == read.source:
+            return Portion(read.source, "files", read.after, read.mark, read.files)
+        kind = "cursor" if discipline(self.plan.spec, read.source) == "cursor" else "whole"
+        return Portion(read.source, kind, read.after, read.mark)
+
+
+def survey(
+    plan: Plan,
+    loader: Loader,
+    ctx: RunContext,
+    *,
+    reprocess: bool = False,
+    seen: dict[str, Any] | None = None,
+    served: set[str] | None = None,
+) -> tuple[list[Need], dict[str, str]]:
+    """Ask every table (but those ``served`` already) what it needs in ``ctx``'s run.
+
+    Lists the files of sources taken file by file, hashing only those a table holds in
+    another size or time (a touch or a change); returns the needs and, for the tables
+    that need nothing, why.
+    """
+    from dagwright.needs import changed_paths, file_sources, table_needs
+
+    states: dict[str, TableState] = loader.state.tables(plan.pipeline)
+    listed: dict[str, list[FileIdentity]] = {}
+    for source in file_sources(plan):
+        try:
+            listed[source] = make_extractor(plan, source, ctx).file_identities()
+        except DagwrightError:
+            continue  # its extract stage fails with this error, failing only its tables
+    for source, paths in changed_paths(plan, states, listed).items():
+        extractor = make_extractor(plan, source, ctx)
+        hashed = {f.path: f for f in extractor.file_identities(_full(ctx, paths))}
+        listed[source] = [hashed.get(f.path, f) for f in listed[source]]
+    tables = [t for t in plan.spec.model.loads if t not in (served or set())]
+    needs, satisfied = table_needs(
+        plan, states, ctx.interval, listed, reprocess=reprocess, seen=seen, tables=tables
+    )
+    return needs, {s.table: s.reason for s in satisfied}
+
+
+def _full(ctx: RunContext, paths: list[str]) -> list[str]:
+    import os
+
+    return [p if "://" in p or os.path.isabs(p) else str(ctx.project_root / p) for p in paths]
+
+
+def _unread(results: dict[str, StageResult], stage: Stage) -> str | None:
+    for _, provider in stage.data_inputs:
+        if provider in results and results[provider].skipped:
+            return results[provider].skipped
+    return None
 
 
 def _highest(workspace: Workspace, uri: str, column: str) -> Any:

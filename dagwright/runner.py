@@ -1,6 +1,10 @@
 """The local runner: a plan executed in-process, independent branches on threads.
 
-It records the run in the destination's run log when it starts and when it ends,
+A run asks every table what it still needs (``executor.survey``) and serves the tables in
+passes: one read of each source per pass (``dagwright.needs``). Usually that is one pass;
+tables needing another portion of a shared source (a table that missed an earlier run's
+commit, a new table) get their own, recorded as a run of their own (``<run id>.2``...).
+Each pass is recorded in the destination's run log when it starts and when it ends,
 whatever happens in between.
 """
 
@@ -10,21 +14,25 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.context import RunContext, new_run_id
 from dagwright.errors import DagwrightError
-from dagwright.executor import StageExecutor, StageResult, make_loader
+from dagwright.executor import StageExecutor, StageResult, make_loader, survey
+from dagwright.needs import passes
 from dagwright.plan import Plan, Stage, stage_id
 from dagwright.secrets import mask
 from dagwright.staging import is_local, remove_run, stage_uri
-from dagwright.state import RunRecord, StageRecord
+from dagwright.state import LOCAL, Portion, RunRecord, StageRecord
 
 if TYPE_CHECKING:
     from dagwright.context import Interval
+    from dagwright.needs import Pass
+    from dagwright.state import StateStore
     from dagwright.workspace import Workspace
     from loaders.base import Loader
 
@@ -34,14 +42,22 @@ Listener = Callable[[Stage, str, StageResult | None], None]
 
 @dataclass
 class RunOutcome:
-    record: RunRecord
-    results: dict[str, StageResult]
-
+    records: list[RunRecord]
+    """One per pass, the first under the run's id."""
+    results: dict[str, StageResult] = field(default_factory=dict)
     note: str | None = None
 
     @property
+    def record(self) -> RunRecord:
+        return self.records[0]
+
+    @property
     def ok(self) -> bool:
-        return self.record.status in ("success", "skipped")
+        return all(r.status in ("success", "skipped") for r in self.records)
+
+    @property
+    def error(self) -> str | None:
+        return "\n".join(r.error for r in self.records if r.error) or None
 
 
 def default_staging_root(project_root: Path) -> str:
@@ -57,47 +73,114 @@ def run_pipeline(
     max_workers: int = 4,
     listener: Listener | None = None,
     keep_staging: bool = False,
+    reprocess: bool = False,
 ) -> RunOutcome:
-    """Execute ``plan`` for one interval; never raises for a stage failure (see the record)."""
+    """Run ``plan`` for one interval; never raises for a stage failure (see the records).
+
+    ``reprocess``: tables that take files one by one load every file again, replacing
+    what each loaded before.
+    """
     from expectations.runner import warm_up
 
     warm_up(plan)
     root = plan.spec.project_root
     loader = make_loader(plan)
-    ctx = RunContext(
-        run_id=run_id or new_run_id(),
-        pipeline=plan.pipeline,
-        project_root=root,
-        staging_root=staging_root or default_staging_root(root),
-        interval=interval,
-    )
+    base = run_id or new_run_id()
+    staging = staging_root or default_staging_root(root)
+    outcome = RunOutcome([])
+    served: set[str] = set()
+    seen: dict[str, Any] = {}
+    try:
+        with loader.run_lock(plan.pipeline) as exclusive:
+            abandon_dead_runs(loader.state, plan.pipeline, exclusive, staging, base)
+            while True:
+                number = len(outcome.records) + 1
+                ctx = RunContext(
+                    run_id=base if number == 1 else f"{base}.{number}",
+                    pipeline=plan.pipeline,
+                    project_root=root,
+                    staging_root=staging,
+                    interval=interval,
+                    first_run_id=base,
+                )
+                needs, satisfied = survey(
+                    plan, loader, ctx, reprocess=reprocess and number == 1, seen=seen, served=served
+                )
+                work = passes(needs)
+                if not work:
+                    if number == 1:
+                        outcome.records.append(_skip(plan, loader, ctx, listener, satisfied))
+                        outcome.note = _note(satisfied)
+                    break
+                ctx.work = work[0]
+                reads = ctx.work.reads.items()
+                ctx.watermarks = {s: r.after for s, r in reads if r.after is not None}
+                ctx.files = {s: r.files for s, r in reads if r.files is not None}
+                record, results = _pass(
+                    plan, ctx, loader, exclusive, max_workers, listener, keep_staging, satisfied
+                )
+                outcome.records.append(record)
+                outcome.results.update(results)
+                served |= set(ctx.work.needs)
+                seen |= _marks_read(results)
+    finally:
+        loader.close()
+    return outcome
+
+
+def _pass(
+    plan: Plan,
+    ctx: RunContext,
+    loader: Loader,
+    exclusive: bool,
+    max_workers: int,
+    listener: Listener | None,
+    keep_staging: bool,
+    satisfied: dict[str, str],
+) -> tuple[RunRecord, dict[str, StageResult]]:
+    """Run the stages that serve ``ctx.work``'s tables, recorded as one run."""
+    assert ctx.work is not None
     record = RunRecord(
         run_id=ctx.run_id,
         pipeline=plan.pipeline,
-        interval_start=interval.start if interval else None,
-        interval_end=interval.end if interval else None,
+        interval_start=ctx.interval.start if ctx.interval else None,
+        interval_end=ctx.interval.end if ctx.interval else None,
         status="running",
         started_at=datetime.now(UTC),
         stages=[StageRecord(stage=s.id, kind=s.kind) for s in plan.ordered()],
+        runner=LOCAL,
     )
-    with loader.run_lock(plan.pipeline) as exclusive:
-        if exclusive:
-            abandon_stale_runs(loader, plan.pipeline, ctx)
-        done = already_loaded(plan, loader, interval)
-        if done and set(done) == set(plan.spec.model.loads):
-            return _skip(plan, loader, record, listener, sorted(set(done.values())))
-        loader.record_run(record)
-        ctx.watermarks = starting_watermarks(plan, loader)
+    wanted = serving(plan, ctx.work)
+    with ExitStack() as stack:
+        stack.enter_context(loader.state.hold(record))
+        loader.state.record_run(record)
         if exclusive and not keep_staging and is_local(ctx.staging_root):
             ctx.workspace = open_workspace(loader)
-        waits = place_homes(plan, ctx, loader, done) if ctx.workspace is not None else {}
-        try:
-            return _execute(
-                plan, ctx, loader, record, max_workers, listener, keep_staging, done, waits
-            )
-        finally:
-            if ctx.workspace is not None:
-                ctx.workspace.close()
+        if ctx.workspace is not None:
+            stack.callback(ctx.workspace.close)
+        waits = place_homes(plan, ctx, loader, wanted)
+        results = _execute(
+            plan, ctx, loader, record, max_workers, listener, wanted, waits, satisfied
+        )
+        record.finished_at = datetime.now(UTC)
+        loader.state.record_run(record)
+    if not keep_staging:
+        remove_run(ctx.staging_dir)
+    return record, results
+
+
+def serving(plan: Plan, work: Pass) -> set[str]:
+    """The stages a pass runs: the loads of its tables, what they read, and their checks."""
+    wanted: set[str] = set()
+    for table in work.needs:
+        load = stage_id("load", table)
+        frontier = [load, *(s for s in plan.downstream(load) if plan.stages[s].kind == "check")]
+        while frontier:
+            sid = frontier.pop()
+            if sid not in wanted:
+                wanted.add(sid)
+                frontier += plan.stages[sid].upstream
+    return wanted
 
 
 def open_workspace(loader: Loader) -> Workspace | None:
@@ -112,7 +195,7 @@ def open_workspace(loader: Loader) -> Workspace | None:
 
 
 def place_homes(
-    plan: Plan, ctx: RunContext, loader: Loader, done: dict[str, str]
+    plan: Plan, ctx: RunContext, loader: Loader, wanted: set[str]
 ) -> dict[str, set[str]]:
     """Store each output that one replace load takes whole beside that load's table.
 
@@ -125,18 +208,18 @@ def place_homes(
         return {}
     waits: dict[str, set[str]] = {}
     for stage in plan.stages.values():
+        if stage.id not in wanted:
+            continue
         if stage.kind == "transform":
             if not plan.spec.model.transforms[stage.name].local_sql:
                 continue
         elif stage.kind != "extract":
             continue
-        readers = plan.readers(stage.id)
+        readers = [r for r in plan.readers(stage.id) if r.id in wanted]
         loads = [r for r in readers if r.kind == "load"]
-        if len(loads) != 1 or loads[0].name in done:
+        if len(loads) != 1 or plan.spec.model.loads[loads[0].name].write != "replace":
             continue
         load = loads[0]
-        if plan.spec.model.loads[load.name].write != "replace":
-            continue
         if workspace.place(stage_uri(ctx.staging_dir, stage.id), target_of(load.name), ctx.run_id):
             later = plan.downstream(load.id)
             waits[load.id] = {r.id for r in readers if r.id != load.id and r.id not in later}
@@ -150,11 +233,11 @@ def _execute(
     record: RunRecord,
     max_workers: int,
     listener: Listener | None,
-    keep_staging: bool,
-    done: dict[str, str],
+    wanted: set[str],
     waits: dict[str, set[str]],
-) -> RunOutcome:
-    executor = StageExecutor(plan, ctx, loader, loaded=done)
+    satisfied: dict[str, str],
+) -> dict[str, StageResult]:
+    executor = StageExecutor(plan, ctx, loader, satisfied=satisfied)
     records = {s.stage: s for s in record.stages}
     results: dict[str, StageResult] = {}
     lock = threading.Lock()
@@ -172,13 +255,13 @@ def _execute(
     failed: set[str] = set()
     errors: list[str] = []
     pending = {s.id: s for s in plan.ordered()}
-    for table in done:
-        load_id = stage_id("load", table)
-        for sid in [load_id, *plan.downstream(load_id)]:
-            pending.pop(sid, None)
+    for sid in list(pending):
+        if sid not in wanted:
+            pending.pop(sid)
+            stage = plan.stages[sid]
             records[sid].status = "skipped"
-            records[sid].error = f"already loaded for this interval by run {done[table]}"
-            notify(plan.stages[sid], "skipped", None)
+            records[sid].error = satisfied.get(stage.name) if stage.kind == "load" else None
+            notify(stage, "skipped", None)
     running: dict[Future[StageResult], Stage] = {}
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="stage") as pool:
         while pending or running:
@@ -195,8 +278,8 @@ def _execute(
                     running[pool.submit(execute, stage)] = stage
             if not running:
                 continue
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
                 stage = running.pop(future)
                 rec = records[stage.id]
                 try:
@@ -222,12 +305,7 @@ def _execute(
                 notify(stage, rec.status, result)
     record.status = "failed" if failed else "success"
     record.error = "\n".join(errors) or None
-    record.finished_at = datetime.now(UTC)
-    loader.record_run(record)
-    loader.close()
-    if not keep_staging:
-        remove_run(ctx.staging_dir)
-    return RunOutcome(record, results)
+    return results
 
 
 def release_read(
@@ -250,135 +328,80 @@ def release_read(
             ctx.workspace.release(staged.uri)
 
 
-def abandon_stale_runs(loader: Loader, pipeline: str, ctx: RunContext) -> list[str]:
-    """Mark this pipeline's 'running' entries as 'abandoned', and drop their staged files.
+def abandon_dead_runs(
+    store: StateStore, pipeline: str, exclusive: bool, staging_root: str, current: str
+) -> list[str]:
+    """Mark this pipeline's local runs left 'running' by a dead process as 'abandoned'.
 
-    Called only while the destination's run lock is held, so no such run is alive: its
-    process was killed or crashed. Returns the run ids marked.
+    The destination tells which are dead (``StateStore.alive``): with the run-wide lock
+    held (DuckDB), every one; on PostgreSQL, those whose process no longer holds its lock.
+    Their uncommitted loads were rolled back by the database; their staged files go.
     """
     marked: list[str] = []
-    for run in loader.recent_runs(pipeline, limit=1000):
-        if run.status != "running" or run.run_id == ctx.run_id:
+    for run in store.recent_runs(pipeline, limit=1000):
+        if run.status != "running" or run.runner not in (LOCAL, None):
+            continue
+        if run.run_id == current or store.alive(run, exclusive):
             continue
         run.status = "abandoned"
         run.finished_at = datetime.now(UTC)
         run.error = (
             f"the process running it ended without finishing (killed or crashed); "
-            f"found by run {ctx.run_id}. Its uncommitted loads were rolled back."
+            f"found by run {current}. Its uncommitted loads were rolled back."
         )
         for stage in run.stages:
             if stage.status in ("pending", "running"):
                 stage.status = "abandoned"
-        loader.record_run(run)
-        remove_run(f"{ctx.staging_root.rstrip('/')}/{pipeline}/{run.run_id}")
+        store.record_run(run)
+        remove_run(f"{staging_root.rstrip('/')}/{pipeline}/{run.run_id}")
         marked.append(run.run_id)
     return marked
 
 
-def watermark_driven(plan: Plan) -> list[str]:
-    """Sources that read past a stored watermark (not bounded by the data interval)."""
-    return [
-        name
-        for name, source in plan.spec.model.sources.items()
-        if source.incremental is not None and not source.incremental.use_interval
-    ]
-
-
-def already_loaded(plan: Plan, loader: Loader, interval: Interval | None) -> dict[str, str]:
-    """Tables fed by a watermark-driven source that ``interval`` was loaded into, with the run.
-
-    Such a source reads only rows past its watermark, so loading the interval again (after
-    a crash between two loads, or a second run) would replace its rows with nothing new.
-    Without an interval, the tables an abandoned run committed since the last success
-    count as loaded: reading them again from the lowest watermark would append twice.
-    """
-    sources = watermark_driven(plan)
-    if not sources:
-        return {}
-    rows = loader.loaded_intervals(plan.pipeline)
-    if interval is None:
-        rows = _committed_by_abandoned_runs(plan, loader, rows)
-    else:
-        rows = [
-            r
-            for r in rows
-            if r["interval_start"] == interval.start and r["interval_end"] == interval.end
-        ]
-    extracts = {stage_id("extract", name) for name in sources}
-    done: dict[str, str] = {}
-    for row in rows:
-        table = row["table_name"]
-        load_id = stage_id("load", table)
-        if load_id in plan.stages and extracts & set(plan.upstream_extracts(load_id)):
-            done[table] = row["run_id"]
-    return done
-
-
-def _committed_by_abandoned_runs(
-    plan: Plan, loader: Loader, rows: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Each table's latest interval-less ledger row, if an abandoned run since the last
-    successful one wrote it."""
-    runs = loader.recent_runs(plan.pipeline, 1000)
-    successes = [r.started_at for r in runs if r.status == "success"]
-    since = max(successes) if successes else None
-    abandoned = {
-        r.run_id
-        for r in runs
-        if r.status == "abandoned" and (since is None or r.started_at > since)
-    }
-    latest: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row["interval_start"] is not None:
-            continue
-        seen = latest.get(row["table_name"])
-        if seen is None or row["loaded_at"] > seen["loaded_at"]:
-            latest[row["table_name"]] = row
-    return [row for row in latest.values() if row["run_id"] in abandoned]
-
-
-def starting_watermarks(plan: Plan, loader: Loader) -> dict[str, Any]:
-    """The committed watermarks, minus those a crashed first run left half-committed.
-
-    Until a run of the pipeline has succeeded, a source whose tables are not all in the
-    ledger yet starts from its initial value: a table that missed the killed run's
-    commit must still receive those rows.
-    """
-    marks = loader.watermarks(plan.pipeline)
-    if not marks or any(r.status == "success" for r in loader.recent_runs(plan.pipeline, 1000)):
-        return marks
-    loaded = {row["table_name"] for row in loader.loaded_intervals(plan.pipeline)}
-    for name in list(marks):
-        extract = stage_id("extract", name)
-        fed = [
-            s.name
-            for s in plan.stages.values()
-            if s.kind == "load" and extract in plan.upstream_extracts(s.id)
-        ]
-        if any(table not in loaded for table in fed):
-            marks.pop(name)
+def _marks_read(results: dict[str, StageResult]) -> dict[str, Any]:
+    """The high-water mark each cursor source was read up to in a pass."""
+    marks: dict[str, Any] = {}
+    for result in results.values():
+        if result.portion is not None:
+            portion = Portion.from_dict(result.portion)
+            if portion.mark is not None:
+                marks[portion.source] = portion.mark
     return marks
+
+
+def _note(satisfied: dict[str, str]) -> str:
+    lines = [f"{table}: {reason}" for table, reason in satisfied.items()]
+    return "nothing to do: every table has what this run would load\n  " + "\n  ".join(lines)
 
 
 def _skip(
     plan: Plan,
     loader: Loader,
-    record: RunRecord,
+    ctx: RunContext,
     listener: Listener | None,
-    loaded_by: list[str],
-) -> RunOutcome:
-    note = (
-        f"already loaded by run {', '.join(loaded_by)}: nothing to do "
-        f"(sources {', '.join(watermark_driven(plan))} continue from their watermark "
-        "in the next interval)"
+    satisfied: dict[str, str],
+) -> RunRecord:
+    now = datetime.now(UTC)
+    record = RunRecord(
+        run_id=ctx.run_id,
+        pipeline=plan.pipeline,
+        interval_start=ctx.interval.start if ctx.interval else None,
+        interval_end=ctx.interval.end if ctx.interval else None,
+        status="skipped",
+        started_at=now,
+        finished_at=now,
+        stages=[
+            replace(
+                StageRecord(stage=s.id, kind=s.kind),
+                status="skipped",
+                error=satisfied.get(s.name) if s.kind == "load" else None,
+            )
+            for s in plan.ordered()
+        ],
+        runner=LOCAL,
     )
-    record.status = "skipped"
-    record.finished_at = datetime.now(UTC)
-    for stage_record in record.stages:
-        stage_record.status = "skipped"
     notify = listener or (lambda *_: None)
     for stage in plan.ordered():
         notify(stage, "skipped", None)
-    loader.record_run(record)
-    loader.close()
-    return RunOutcome(record, {}, note)
+    loader.state.record_run(record)
+    return record

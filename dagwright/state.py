@@ -1,7 +1,17 @@
-"""Pipeline state kept in the destination: the run log, the interval ledger, watermarks.
+"""The pipeline's state, kept in its destination: the run log, and what each table has taken.
 
-Loaders store these rows next to the data, and commit the ledger and watermark rows
-in the same transaction as the table they describe.
+State has one home. Every destination table records what it has taken from each of its
+sources, and that record commits in the same transaction as the table's data:
+
+- the data intervals it was loaded for (the interval ledger),
+- for sources read past a cursor, the table's own high-water mark,
+- for file sources, the identity of every file it loaded (path, size, modification time,
+  content hash), as a warehouse's COPY load history does.
+
+A run asks each table what it still needs (``dagwright.needs``); nothing is compensated
+afterwards. A destination implements ``StateStore``; a load commits a ``StateUpdate`` with
+its data and refuses it (changing nothing) when the table moved since the run read its
+state (another run loaded it meanwhile).
 """
 
 from __future__ import annotations
@@ -9,12 +19,21 @@ from __future__ import annotations
 import json
 import os
 import signal
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from dagwright.context import Interval
 
 STATE_SCHEMA = "_dagwright"
 KILL_AT = "DAGWRIGHT_TEST_KILL_AT"
+LOCAL = "local"
+"""``RunRecord.runner`` of the local runner's runs (Airflow's say ``airflow``)."""
 
 
 def crash_point(name: str) -> None:
@@ -53,6 +72,9 @@ class RunRecord:
     finished_at: datetime | None = None
     error: str | None = None
     stages: list[StageRecord] = field(default_factory=list)
+    runner: str | None = LOCAL
+    """Who runs it: ``local`` (a ``dagwright`` process, whose liveness the destination can
+    tell) or ``airflow`` (tasks in other processes); ``None`` in logs of older versions."""
 
     def stages_json(self) -> str:
         return json.dumps([asdict(s) for s in self.stages])
@@ -61,17 +83,192 @@ class RunRecord:
     def parse_stages(text: str | None) -> list[StageRecord]:
         return [StageRecord(**s) for s in json.loads(text or "[]")]
 
+    @property
+    def dead(self) -> bool:
+        """Ended without loading what it set out to: failed, or killed (``abandoned``)."""
+        return self.status in ("failed", "abandoned")
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """One version of one file: what a table records having loaded."""
+
+    path: str
+    size: int
+    modified: int
+    """Modification time, microseconds since the epoch."""
+    sha256: str | None = None
+    """The content's hash; ``None`` until it is computed (a listing only stats)."""
+
+    def same_version(self, other: FileIdentity) -> bool:
+        """The same content: equal hashes when both are known, else equal size and time."""
+        if self.sha256 is not None and other.sha256 is not None:
+            return self.sha256 == other.sha256
+        return self.size == other.size and self.modified == other.modified
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileIdentity:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TakenFile:
+    identity: FileIdentity
+    run_id: str
+
+
+@dataclass
+class TableState:
+    """What one destination table has taken from its sources, as committed."""
+
+    table: str
+    intervals: dict[tuple[datetime | None, datetime | None], tuple[str, int]] = field(
+        default_factory=dict
+    )
+    """(start, end) -> (run id, rows) of each load recorded in the interval ledger."""
+    marks: dict[str, Any] = field(default_factory=dict)
+    """source -> the high-water mark of the rows this table has taken from it."""
+    mark_runs: dict[str, str] = field(default_factory=dict)
+    """source -> the run that moved the mark last."""
+    files: dict[str, dict[str, TakenFile]] = field(default_factory=dict)
+    """source -> path -> the version of the file this table loaded, and the run."""
+
+    def loaded(self, interval: Interval | None) -> str | None:
+        """The run that loaded exactly ``interval`` into this table, if one did."""
+        key = (interval.start, interval.end) if interval else (None, None)
+        found = self.intervals.get(key)
+        return found[0] if found else None
+
+    def covering(self, interval: Interval) -> tuple[str, int | None] | None:
+        """The load whose interval contains ``interval`` (a range run covers each of its
+        scheduled intervals), as (run id, rows); rows are ``None`` for a wider load."""
+        from dagwright.intervals import as_utc
+
+        for (start, end), (run_id, rows) in self.intervals.items():
+            if start is None or end is None:
+                continue
+            start, end = as_utc(start), as_utc(end)
+            if start <= interval.start and interval.end <= end:
+                exact = (start, end) == (interval.start, interval.end)
+                return run_id, rows if exact else None
+        return None
+
+
+PortionKind = Literal["cursor", "files", "whole"]
+
+
+@dataclass(frozen=True)
+class Portion:
+    """What one load took from one of its sources.
+
+    ``kind``: ``cursor``, rows past the table's mark; ``files``, files the table had not
+    taken (recorded as taken); ``whole``, whatever the source returned (an interval of
+    it, or all of it).
+    """
+
+    source: str
+    kind: PortionKind = "whole"
+    after: Any = None
+    """A cursor source: the table's mark the read started after (``None``: from the
+    initial value). The load commits only while the table's mark is still this value."""
+    mark: Any = None
+    """The high-water mark of what was read (the table's new mark of the source)."""
+    files: tuple[FileIdentity, ...] = ()
+    """A source taken by file: the files read, recorded as taken."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "after": encode_watermark(self.after) if self.after is not None else None,
+            "mark": encode_watermark(self.mark) if self.mark is not None else None,
+            "files": [f.to_dict() for f in self.files],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Portion:
+        return cls(
+            source=data["source"],
+            kind=data.get("kind", "whole"),
+            after=decode_watermark(data.get("after")),
+            mark=decode_watermark(data.get("mark")),
+            files=tuple(FileIdentity.from_dict(f) for f in data.get("files") or []),
+        )
+
 
 @dataclass(frozen=True)
 class StateUpdate:
-    """What a load commits besides the data: its ledger entry and the new watermarks."""
+    """What a load commits besides its data: the table's new record, and its basis."""
 
     run_id: str
     pipeline: str
     table: str
     interval_start: datetime | None
     interval_end: datetime | None
-    watermarks: dict[str, Any] = field(default_factory=dict)
+    portions: tuple[Portion, ...] = ()
+    replaces: tuple[str, ...] = ()
+    """Runs whose loads this one redoes (their files are read again): an append removes
+    the rows they added first."""
+    guard_interval: bool = False
+    """Commit only if no other run loaded this interval meanwhile (a cursor source read it
+    past the table's mark: loading it twice would take rows twice or none)."""
+    holds: dict[str, str] = field(default_factory=dict)
+    """Files read that the table already held when the run asked it: path -> the run that
+    loaded it. Commit only while the table holds exactly these of the files read."""
+
+    @property
+    def watermarks(self) -> dict[str, Any]:
+        return {p.source: p.mark for p in self.portions if p.mark is not None}
+
+
+@dataclass(frozen=True)
+class SideRows:
+    """Rows a check stage stores beside the data (results, validations, quarantine)."""
+
+    table: str
+    rows: pa.Table
+    stage_column: str
+    run_column: str
+
+
+class StateStore(ABC):
+    """Where a destination keeps the pipeline's state.
+
+    Loads commit a table's record (``StateUpdate``) inside their own transaction; this
+    interface reads it back, keeps the run log, and stores what check stages record.
+    """
+
+    @abstractmethod
+    def record_run(self, run: RunRecord) -> None:
+        """Insert or update a run log entry."""
+
+    @abstractmethod
+    def recent_runs(self, pipeline: str | None, limit: int = 20) -> list[RunRecord]:
+        """The newest run log entries first."""
+
+    @abstractmethod
+    def tables(self, pipeline: str) -> dict[str, TableState]:
+        """What each of the pipeline's tables has taken, as committed."""
+
+    @abstractmethod
+    def store_side_rows(self, parts: list[SideRows], stage: str, superseded: list[str]) -> None:
+        """In one transaction: remove what runs ``superseded`` stored for ``stage`` in these
+        tables, then append ``parts`` (creating or widening the tables)."""
+
+    def hold(self, run: RunRecord) -> AbstractContextManager[None]:
+        """Hold a token while ``run`` is alive, so that ``alive`` can tell later."""
+        return nullcontext()
+
+    def alive(self, run: RunRecord, exclusive: bool) -> bool:
+        """Whether the process running ``run`` (a local run left ``running``) is alive.
+
+        ``exclusive``: the caller holds the destination's run-wide lock, so no other local
+        run of it is alive. Without a way to tell, a run counts as alive.
+        """
+        return not exclusive
 
 
 def encode_watermark(value: Any) -> str:

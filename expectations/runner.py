@@ -27,6 +27,7 @@ from dagwright.staging import (
     read_batches,
     stage_uri,
 )
+from dagwright.state import SideRows
 from expectations.suites import checks_for
 
 if TYPE_CHECKING:
@@ -108,14 +109,6 @@ def run_stage_checks(
     checks = checks_for(plan.spec, kind, stage.name)
     if checks.problems:
         raise SpecError(checks.problems)
-    if staged is not None and _feeds_only_loaded_tables(executor, stage):
-        return StageResult(
-            stage=stage.id,
-            staged=staged,
-            rows_in=staged.rows,
-            rows_out=staged.rows,
-            checks="not run: the tables it feeds were already loaded for this interval",
-        )
     if staged is None:
         data = engine.Data(executor.loader.read_table(stage.name))
     else:
@@ -136,23 +129,27 @@ def run_stage_checks(
         )
     now = datetime.now(UTC)
     quarantined = _quarantined_rows(outcomes)
-    with _STORE_LOCK:
-        _forget_earlier_attempts(executor, stage)
-        _store_results(executor, stage, outcomes, quarantined, now)
     blocking = [o for o in outcomes if not o.success and o.item.severity == "error"]
-    if blocking:
-        raise DataError(_blocking_message(stage, kind, blocking, ctx.run_id))
     passed = sum(1 for o in outcomes if o.success)
     summary = f"{passed}/{len(outcomes)} passed"
     warned = sum(1 for o in outcomes if not o.success and o.item.severity == "warn")
     if warned:
         summary += f", {warned} warned"
     result = StageResult(stage=stage.id, staged=staged, rows_in=data.rows, rows_out=data.rows)
-    if quarantined and staged is not None:
-        with _STORE_LOCK:
-            result.staged = _split(executor, stage, staged, quarantined, now)
+    parts = _result_rows(executor, stage, outcomes, now)
+    if quarantined and staged is not None and not blocking:
+        result.staged, held_back = _split(executor, stage, staged, quarantined, now)
+        parts.append(
+            SideRows(
+                quarantine_table(stage.name), held_back, "_dagwright_stage", "_dagwright_run_id"
+            )
+        )
         result.rows_out = result.staged.rows
         summary += f", {len(quarantined):,} rows quarantined"
+    with _STORE_LOCK:
+        executor.loader.state.store_side_rows(parts, stage.id, _superseded(executor, stage))
+    if blocking:
+        raise DataError(_blocking_message(stage, kind, blocking, ctx.run_id))
     result.checks = summary
     return result
 
@@ -180,65 +177,38 @@ def _blocking_message(stage: Stage, kind: str, failed: list[Outcome], run_id: st
     return "\n".join(lines)
 
 
-def _feeds_only_loaded_tables(executor: StageExecutor, stage: Stage) -> bool:
-    """True when every load this check feeds is skipped as already loaded (after a killed
-    run): its rows reach no table, and the killed run's results and quarantine stand."""
-    plan = executor.plan
-    loads = {
-        plan.stages[s].name for s in plan.downstream(stage.id) if plan.stages[s].kind == "load"
-    }
-    return bool(loads) and loads <= set(executor.already_loaded())
+def _superseded(executor: StageExecutor, stage: Stage) -> list[str]:
+    """The runs whose stored results and quarantined rows this stage's replace.
 
-
-def _forget_earlier_attempts(executor: StageExecutor, stage: Stage) -> None:
-    """Drop what this stage stored in an earlier attempt at the same run or interval.
-
-    A retried task (same run id), or a rerun after a killed run of the same interval
-    (marked ``abandoned``), validates the same rows again: without this, its results and
-    quarantined rows would be stored twice. Results of finished runs are kept.
+    The same run (a retried Airflow task), and runs of the same interval that ended
+    without loading what they checked (failed, or killed and marked ``abandoned``): this
+    stage validates the same rows again. Kept: results of runs that finished, those of this
+    run's earlier passes (they checked other rows), and those that failed their run (the
+    record of why it failed).
     """
-    import sqlglot.expressions as exp
-
-    from dagwright.sql.render import ident
-    from loaders.parquet import ParquetLoader
-    from loaders.warehouse import SQLLoader
-
-    loader, ctx = executor.loader, executor.ctx
-    if not isinstance(loader, SQLLoader) or isinstance(loader, ParquetLoader):
-        return
+    ctx = executor.ctx
     start = ctx.interval.start if ctx.interval else None
     end = ctx.interval.end if ctx.interval else None
-    runs = [ctx.run_id] + [
-        r.run_id
-        for r in loader.recent_runs(ctx.pipeline, limit=1000)
-        if r.status == "abandoned" and (r.interval_start, r.interval_end) == (start, end)
-    ]
-    targets = [
-        (RESULTS_TABLE, "stage", "run_id"),
-        (VALIDATIONS_TABLE, "stage", "run_id"),
-        (quarantine_table(stage.name), "_dagwright_stage", "_dagwright_run_id"),
-    ]
-    with loader.session() as s:
-        s.execute("BEGIN")
-        for name, stage_column, run_column in targets:
-            target = loader.target(name)
-            if loader.table_columns(s, target) is None:
-                continue
-            where = exp.and_(
-                exp.column(ident(stage_column)).eq(exp.Placeholder()),
-                exp.column(ident(run_column)).isin(*[exp.Placeholder() for _ in runs]),
-            )
-            s.execute(s.sql(exp.delete(target, where), with_params=True), [stage.id, *runs])
-        s.execute("COMMIT")
+    base = ctx.first_run_id or ctx.run_id
+    runs = [ctx.run_id]
+    for r in executor.loader.state.recent_runs(ctx.pipeline, limit=1000):
+        own = r.run_id == base or r.run_id.startswith(base + ".")
+        same = (_utc(r.interval_start), _utc(r.interval_end)) == (start, end)
+        blocked = any(s.stage == stage.id and s.status == "failed" for s in r.stages)
+        if r.dead and same and not own and not blocked:
+            runs.append(r.run_id)
+    return runs
 
 
-def _store_results(
-    executor: StageExecutor,
-    stage: Stage,
-    outcomes: list[Outcome],
-    quarantined: dict[int, list[str]],
-    now: datetime,
-) -> None:
+def _utc(value: datetime | None) -> datetime | None:
+    from dagwright.intervals import as_utc
+
+    return None if value is None else as_utc(value)
+
+
+def _result_rows(
+    executor: StageExecutor, stage: Stage, outcomes: list[Outcome], now: datetime
+) -> list[SideRows]:
     import pyarrow as pa
 
     from expectations import engine
@@ -291,7 +261,6 @@ def _store_results(
             ("checked_at", pa.timestamp("us", tz="UTC")),
         ]
     )
-    executor.loader.append_rows(RESULTS_TABLE, pa.Table.from_pylist(rows, schema=schema))
     suite = engine.suite_result(f"{ctx.pipeline}.{stage.id}", outcomes)
     validation = pa.table(
         {
@@ -303,7 +272,10 @@ def _store_results(
             "result": [json.dumps(suite, default=str)],
         }
     )
-    executor.loader.append_rows(VALIDATIONS_TABLE, validation)
+    return [
+        SideRows(RESULTS_TABLE, pa.Table.from_pylist(rows, schema=schema), "stage", "run_id"),
+        SideRows(VALIDATIONS_TABLE, validation, "stage", "run_id"),
+    ]
 
 
 def _split(
@@ -312,8 +284,8 @@ def _split(
     staged: StagedTable,
     quarantined: dict[int, list[str]],
     now: datetime,
-) -> StagedTable:
-    """Write the passing rows as this stage's output; append the failing ones to quarantine."""
+) -> tuple[StagedTable, pa.Table]:
+    """Write the passing rows as this stage's output; the failing ones, for quarantine."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -343,8 +315,7 @@ def _split(
     rows = rows.append_column("_dagwright_row", pa.array(positions, pa.int64()))
     stamp = pa.array([now] * count, pa.timestamp("us", tz="UTC"))
     rows = rows.append_column("_dagwright_quarantined_at", stamp)
-    executor.loader.append_rows(quarantine_table(stage.name), rows)
-    return describe(uri)
+    return describe(uri), rows
 
 
 def _with_replayed(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dagwright.context import RunContext
+    from dagwright.state import FileIdentity
 
 
 class Incremental(SpecModel):
@@ -58,6 +59,9 @@ class Extractor(ABC, Generic[ConfigT]):
     """One kind of source. Subclasses set ``config_model`` and implement ``batches``."""
 
     config_model: ClassVar[type[SourceConfig]]
+    takes_files: ClassVar[bool] = False
+    """The source reads files, so a table can take it file by file (``file_identities``
+    lists them; a run reads only the paths in ``context.files`` when it names some)."""
 
     def __init__(self, name: str, config: ConfigT, context: RunContext) -> None:
         self.name = name
@@ -91,6 +95,11 @@ class Extractor(ABC, Generic[ConfigT]):
         """An engine error raised while reading ``relation_on``, made readable; ``None`` if
         the error is not about this source."""
         return None
+
+    def file_identities(self, paths: list[str] | None = None) -> list[FileIdentity]:
+        """The source's files (or ``paths`` of them) with size and modification time;
+        hashed when ``paths`` is given (the files about to be read)."""
+        raise NotImplementedError(f"{type(self).__name__} does not read files")
 
     def write(self, path: str) -> ExtractResult:
         """Stream every batch into one Parquet file at ``path``. Fast paths override this."""

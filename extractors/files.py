@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from dagwright.state import FileIdentity
+
 Format = Literal["csv", "tsv", "parquet", "json", "ndjson"]
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
@@ -61,6 +63,7 @@ _MAX_LINE = re.compile(r"Maximum line size of (\d+) bytes")
 MAX_LINE_SIZE = 2_000_000
 """DuckDB's default ``max_line_size``: a CSV record longer than this (in bytes) fails."""
 Fault = tuple[str, int, int, str]
+_HASH_CHUNK = 1 << 20
 """A CSV fault found by re-scanning a file: kind, 1-based line, 0-based field, detail."""
 
 
@@ -95,6 +98,7 @@ class FileSourceConfig(SourceConfig):
 
 class FileExtractor(Extractor[FileSourceConfig]):
     config_model = FileSourceConfig
+    takes_files = True
 
     @property
     def file_format(self) -> Format:
@@ -111,6 +115,16 @@ class FileExtractor(Extractor[FileSourceConfig]):
         return "://" in self.config.path and not self.config.path.startswith("file://")
 
     def files(self) -> list[str]:
+        """The files to read: those the run chose (``context.files``), else every match."""
+        chosen = self.context.files.get(self.name)
+        if chosen is None:
+            return self.matching()
+        if self.remote:
+            return list(chosen)
+        root = self.context.project_root
+        return confine_files([p if os.path.isabs(p) else str(root / p) for p in chosen], root)
+
+    def matching(self) -> list[str]:
         if self.remote:
             return self._remote_files()
         root = self.context.project_root
@@ -137,6 +151,30 @@ class FileExtractor(Extractor[FileSourceConfig]):
                 f"source {self.name!r}: no file matches {self.config.path!r}; check the URL"
             )
         return [fs.unstrip_protocol(p) for p in matches]
+
+    def file_identities(self, paths: list[str] | None = None) -> list[FileIdentity]:
+        from dagwright.state import FileIdentity
+
+        fs = self._filesystem() if self.remote else None
+        found = []
+        for path in self.matching() if paths is None else paths:
+            if fs is None:
+                stat = os.stat(path)
+                size, modified = stat.st_size, stat.st_mtime_ns // 1000
+            else:
+                info = fs.info(path)
+                size, modified = int(info.get("size") or 0), _modified_us(info)
+            digest = None if paths is None else _sha256(path, fs)
+            found.append(FileIdentity(self._shown(path), size, modified, digest))
+        return found
+
+    def _shown(self, path: str) -> str:
+        """A path as recorded: relative to the project root when it lies inside it."""
+        if self.remote:
+            return path
+        root = str(self.context.project_root.resolve())
+        full = os.path.realpath(path)
+        return os.path.relpath(full, root) if full.startswith(root + os.sep) else full
 
     def _filesystem(self) -> Any:
         import fsspec
@@ -544,3 +582,28 @@ def _fields_in(text: str, sep: str, quote: str, in_quote: bool) -> int:
         if (i % 2 == 0) != in_quote:
             count += part.count(sep)
     return count
+
+
+def _sha256(path: str, fs: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with fs.open(path, "rb") if fs is not None else open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _modified_us(info: dict[str, Any]) -> int:
+    """An fsspec listing's modification time (``mtime``, ``LastModified``...) in
+    microseconds; 0 when the store gives none (the content hash tells versions apart)."""
+    from datetime import datetime
+
+    value = info.get(
+        "mtime", info.get("LastModified", info.get("last_modified", info.get("created")))
+    )
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1_000_000)
+    if isinstance(value, (int, float)):
+        return int(value * 1_000_000)
+    return 0

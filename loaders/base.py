@@ -1,4 +1,4 @@
-"""The loader contract: atomic loads, and the pipeline state stored beside the data."""
+"""The loader contract: atomic loads, and a state store (``dagwright.state``) beside the data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from dagwright.spec.types import SpecModel
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from dagwright.spec.sections import Load
     from dagwright.staging import StagedTable
-    from dagwright.state import RunRecord, StateUpdate
+    from dagwright.state import StateStore, StateUpdate
 
 
 class DestinationConfig(SpecModel):
@@ -34,6 +34,9 @@ class LoadResult:
     sql: list[str]
     notes: list[str] = field(default_factory=list)
     """What the user should know: columns added or discarded by the schema contract."""
+    skipped: str | None = None
+    """Why nothing was loaded: the table no longer needed the batch (another run loaded it
+    meanwhile); data and state are unchanged."""
 
 
 class Loader(ABC, Generic[ConfigT]):
@@ -41,6 +44,8 @@ class Loader(ABC, Generic[ConfigT]):
 
     config_model: ClassVar[type[DestinationConfig]]
     dialect: ClassVar[str]
+    state: StateStore
+    """The pipeline state kept in this destination (the run log, each table's record)."""
 
     def __init__(self, config: ConfigT, project_root: Path) -> None:
         self.config = config
@@ -60,30 +65,6 @@ class Loader(ABC, Generic[ConfigT]):
     @abstractmethod
     def read_table(self, table: str) -> pa.Table:
         """The table's current rows (for checks after load and for tests)."""
-
-    @abstractmethod
-    def record_run(self, run: RunRecord) -> None:
-        """Insert or update a run log entry."""
-
-    @abstractmethod
-    def recent_runs(self, pipeline: str | None, limit: int = 20) -> list[RunRecord]:
-        """The newest run log entries first."""
-
-    @abstractmethod
-    def watermarks(self, pipeline: str) -> dict[str, Any]:
-        """The committed watermark of each source (the lowest across the tables it feeds)."""
-
-    @abstractmethod
-    def loaded_intervals(self, pipeline: str) -> list[dict[str, Any]]:
-        """Ledger rows: table, interval_start, interval_end, run_id, rows, loaded_at."""
-
-    @abstractmethod
-    def append_rows(self, table: str, data: pa.Table) -> None:
-        """Append ``data`` to ``table`` in its own transaction, creating or widening the table.
-
-        For the framework's own side tables (quarantine, check results), not for pipeline
-        loads, which go through ``load``.
-        """
 
     def run_lock(self, pipeline: str) -> AbstractContextManager[bool]:
         """Hold the destination's own lock for a whole run; yield True when it is exclusive.

@@ -17,7 +17,8 @@ from pydantic import Field
 from dagwright.errors import ConfigError, DagwrightError, DataError
 from dagwright.sql.render import ident
 from loaders.base import DestinationConfig
-from loaders.warehouse import LOAD_ID, LOADED_AT, ROW, STATE_DDL, Session, SQLLoader
+from loaders.sql_state import create_state
+from loaders.warehouse import LOAD_ID, LOADED_AT, ROW, Session, SQLLoader
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -111,8 +112,7 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
                 time.sleep(0.2)
         try:
             if not read_only:
-                for ddl in STATE_DDL:
-                    con.execute(ddl)
+                create_state(lambda sql: con.execute(sql).fetchall())
             yield con
         finally:
             con.close()

@@ -36,10 +36,11 @@ from pydantic import Field
 
 from dagwright.errors import ConfigError, DagwrightError
 from dagwright.sql.render import render, table
-from dagwright.state import STATE_SCHEMA, RunRecord, crash_point, decode_watermark
+from dagwright.state import STATE_SCHEMA, RunRecord, SideRows, TableState, crash_point
 from loaders.base import DestinationConfig, LoadResult
 from loaders.duckdb import DuckDBSession
-from loaders.warehouse import STATE_DDL, Session, SQLLoader
+from loaders.sql_state import STATE_DDL, SQLState, build_states
+from loaders.warehouse import Session, SQLLoader
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,7 +51,13 @@ if TYPE_CHECKING:
     from dagwright.state import StateUpdate
 
 DATA = "__dagwright_table"
-STATE_TABLES = ("intervals", "watermarks", "loads")
+STATE_TABLES = {
+    "intervals": "intervals",
+    "watermarks": "watermarks",
+    "files": "loaded_files",
+    "loads": "loads",
+}
+"""State table -> its key in the manifest (whose ``files`` lists the table's data files)."""
 MANIFEST = "_dagwright/manifest.json"
 CREATE_CURRENT = "CREATE TABLE :t AS SELECT * FROM __dagwright_current"
 INSERT_STATE = "INSERT INTO :t BY NAME SELECT * FROM __dagwright_rows"
@@ -70,7 +77,76 @@ class ParquetConfig(DestinationConfig):
     )
 
 
+class ParquetState(SQLState):
+    """A Parquet dataset's state: each table's record in its manifest (committed by the
+    load's manifest swap), the run log as one JSON file per run."""
+
+    def record_run(self, run: RunRecord) -> None:
+        from dataclasses import asdict
+
+        loader = self.parquet
+        fs, root = loader.fs()
+        fs.makedirs(f"{root}/_dagwright/runs", exist_ok=True)
+        data = asdict(run)
+        data["stages"] = run.stages_json()
+        text = json.dumps(_encode_row(data)).encode()
+        name = quote(run.run_id, safe="")
+        _write_atomic(fs, f"{root}/_dagwright/runs/{name}.json", text, loader.is_local)
+
+    def recent_runs(self, pipeline: str | None, limit: int = 20) -> list[RunRecord]:
+        fs, root = self.parquet.fs()
+        folder = f"{root}/_dagwright/runs"
+        if not fs.exists(folder):
+            return []
+        runs = []
+        for path in fs.ls(folder, detail=False):
+            if not path.endswith(".json"):
+                continue
+            with fs.open(path, "rb") as handle:
+                data = _decode_row(json.loads(handle.read()))
+            if pipeline is None or data["pipeline"] == pipeline:
+                data["stages"] = RunRecord.parse_stages(data["stages"])
+                runs.append(RunRecord(**data))
+        runs.sort(key=lambda r: r.started_at, reverse=True)
+        return runs[:limit]
+
+    def tables(self, pipeline: str) -> dict[str, TableState]:
+        rows: dict[str, list[tuple]] = {"intervals": [], "watermarks": [], "files": []}
+        for manifest in self.parquet._manifests():
+            for row in manifest.get("intervals", []):
+                if row["pipeline"] == pipeline:
+                    r = _decode_row(row)
+                    rows["intervals"].append(
+                        (r["table_name"], r["interval_start"], r["interval_end"])
+                        + (r["run_id"], r["rows"])
+                    )
+            for r in manifest.get("watermarks", []):
+                if r["pipeline"] == pipeline:
+                    rows["watermarks"].append(
+                        (r["table_name"], r["source"], r["value"], r["run_id"])
+                    )
+            for r in manifest.get(STATE_TABLES["files"], []):
+                if r["pipeline"] == pipeline:
+                    rows["files"].append(
+                        (r["table_name"], r["source"], r["path"], r["size"], r["modified"])
+                        + (r["sha256"], r["run_id"])
+                    )
+        return build_states(rows["intervals"], rows["watermarks"], rows["files"])
+
+    def store_side_rows(self, parts: list[SideRows], stage: str, superseded: list[str]) -> None:
+        """Each table's rows in a load of its own: a dataset has no transaction across
+        tables, and what earlier attempts stored is kept."""
+        for part in parts:
+            self.parquet.append_rows(part.table, part.rows)
+
+    @property
+    def parquet(self) -> ParquetLoader:
+        assert isinstance(self.loader, ParquetLoader)
+        return self.loader
+
+
 class ParquetLoader(SQLLoader[ParquetConfig]):
+    state_class = ParquetState
     config_model = ParquetConfig
     dialect = "duckdb"
 
@@ -157,8 +233,8 @@ class ParquetLoader(SQLLoader[ParquetConfig]):
             con.register("__dagwright_current", current)
             con.execute(render(CREATE_CURRENT, "duckdb", t=DATA))
             con.unregister("__dagwright_current")
-        for name in STATE_TABLES:
-            rows = manifest.get(name, [])
+        for name, key in STATE_TABLES.items():
+            rows = manifest.get(key, [])
             if rows:
                 import pyarrow as pa
 
@@ -220,10 +296,10 @@ class ParquetLoader(SQLLoader[ParquetConfig]):
             "partition_by": list(load.partition_by),
             "files": files,
         }
-        for name in STATE_TABLES:
+        for name, key in STATE_TABLES.items():
             cur = con.execute(render(SELECT_ALL, "duckdb", t=table(name, STATE_SCHEMA)))
             names = [d[0] for d in cur.description]
-            manifest[name] = [_encode_row(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
+            manifest[key] = [_encode_row(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
         text = json.dumps(manifest, indent=1).encode()
         _write_atomic(fs, f"{base}/{MANIFEST}", text, self.is_local)
 
@@ -310,56 +386,6 @@ class ParquetLoader(SQLLoader[ParquetConfig]):
             load = Load.model_validate({"from": "rows", "lineage": False})
             state = StateUpdate(uuid.uuid4().hex, "", table_name, None, None)
             self.load(table_name, load, describe(path), state)
-
-    def record_run(self, run: RunRecord) -> None:
-        from dataclasses import asdict
-
-        fs, root = self.fs()
-        fs.makedirs(f"{root}/_dagwright/runs", exist_ok=True)
-        data = asdict(run)
-        data["stages"] = run.stages_json()
-        text = json.dumps(_encode_row(data)).encode()
-        name = quote(run.run_id, safe="")
-        _write_atomic(fs, f"{root}/_dagwright/runs/{name}.json", text, self.is_local)
-
-    def recent_runs(self, pipeline: str | None, limit: int = 20) -> list[RunRecord]:
-        fs, root = self.fs()
-        folder = f"{root}/_dagwright/runs"
-        if not fs.exists(folder):
-            return []
-        runs = []
-        for path in fs.ls(folder, detail=False):
-            if not path.endswith(".json"):
-                continue
-            with fs.open(path, "rb") as handle:
-                data = _decode_row(json.loads(handle.read()))
-            if pipeline is None or data["pipeline"] == pipeline:
-                data["stages"] = RunRecord.parse_stages(data["stages"])
-                runs.append(RunRecord(**data))
-        runs.sort(key=lambda r: r.started_at, reverse=True)
-        return runs[:limit]
-
-    def watermarks(self, pipeline: str) -> dict[str, Any]:
-        lowest: dict[str, Any] = {}
-        for manifest in self._manifests():
-            for row in manifest.get("watermarks", []):
-                if row["pipeline"] != pipeline:
-                    continue
-                value = decode_watermark(row["value"])
-                if row["source"] not in lowest or value < lowest[row["source"]]:
-                    lowest[row["source"]] = value
-        return lowest
-
-    def loaded_intervals(self, pipeline: str) -> list[dict[str, Any]]:
-        rows = []
-        for manifest in self._manifests():
-            for row in manifest.get("intervals", []):
-                if row["pipeline"] == pipeline:
-                    decoded = _decode_row(row)
-                    decoded.pop("pipeline")
-                    rows.append(decoded)
-        far = datetime.min.replace(tzinfo=UTC)
-        return sorted(rows, key=lambda r: (r["interval_start"] or far, r["table_name"]))
 
 
 def _partition_value(value: Any) -> str:

@@ -23,12 +23,15 @@ from pydantic import Field
 from dagwright.errors import ConfigError, DagwrightError, DataError
 from dagwright.state import crash_point
 from loaders.base import DestinationConfig
-from loaders.warehouse import ROW, STATE_DDL, Session, SQLLoader, create_table, lock_key
+from loaders.sql_state import SQLState, create_state
+from loaders.warehouse import ROW, Session, SQLLoader, create_table, lock_key
 
 if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
     import sqlglot.expressions as exp
+
+    from dagwright.state import RunRecord
 
 DIALECT = "postgres"
 
@@ -40,6 +43,36 @@ COLUMNS = """SELECT a.attname, format_type(a.atttypid, a.atttypmod)
     ORDER BY a.attnum"""
 LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, FALSE)"
 XACT_LOCK = "SELECT pg_advisory_xact_lock(?)"
+RUN_LOCK = "SELECT pg_advisory_lock(?)"
+TRY_RUN_LOCK = "SELECT pg_try_advisory_lock(?)"
+RUN_UNLOCK = "SELECT pg_advisory_unlock(?)"
+
+
+class PostgresState(SQLState):
+    """A local run holds a session-level advisory lock on its run id while it lives; the
+    server drops it with the connection when the process dies, however it dies."""
+
+    @contextmanager
+    def hold(self, run: RunRecord) -> Iterator[None]:
+        loader = self.loader
+        assert isinstance(loader, PostgresLoader)
+        con = loader.connect()
+        try:
+            con.execute(_render(RUN_LOCK), [lock_key("run", run.pipeline, run.run_id)])
+            yield
+        finally:
+            con.close()
+
+    def alive(self, run: RunRecord, exclusive: bool) -> bool:
+        loader = self.loader
+        assert isinstance(loader, PostgresLoader)
+        key = lock_key("run", run.pipeline, run.run_id)
+        with loader.connect() as con:
+            got = con.execute(_render(TRY_RUN_LOCK), [key]).fetchone()
+            if got and got[0]:
+                con.execute(_render(RUN_UNLOCK), [key])
+                return False
+        return True
 
 
 class PostgresConfig(DestinationConfig):
@@ -65,6 +98,7 @@ class PostgresConfig(DestinationConfig):
 class PostgresLoader(SQLLoader[PostgresConfig]):
     config_model = PostgresConfig
     dialect = DIALECT
+    state_class = PostgresState
 
     _state_ready: bool = False
 
@@ -115,8 +149,7 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
         s.execute("BEGIN")
         try:
             s.execute(_render(XACT_LOCK), [lock_key("dagwright", "state")])
-            for ddl in STATE_DDL:
-                s.execute(ddl)
+            create_state(s.execute)
             s.execute("COMMIT")
         except BaseException:
             s.execute("ROLLBACK")

@@ -35,14 +35,9 @@ import sqlglot.expressions as exp
 
 from dagwright.errors import DagwrightError, DataError
 from dagwright.sql.render import ident, render, table
-from dagwright.state import (
-    RunRecord,
-    StateUpdate,
-    crash_point,
-    decode_watermark,
-    encode_watermark,
-)
+from dagwright.state import StateUpdate, crash_point
 from loaders.base import ConfigT, Loader, LoadResult
+from loaders.sql_state import SQLState
 from loaders.typemap import SchemaDiff, diff
 
 if TYPE_CHECKING:
@@ -60,56 +55,6 @@ STAGE = "__dagwright_stage"
 LINEAGE = (LOAD_ID, LOADED_AT)
 SCD2 = (VALID_FROM, VALID_TO, IS_CURRENT)
 
-STATE_DDL = [
-    'CREATE SCHEMA IF NOT EXISTS "_dagwright"',
-    """CREATE TABLE IF NOT EXISTS "_dagwright"."runs" (
-        run_id VARCHAR PRIMARY KEY, pipeline VARCHAR NOT NULL,
-        interval_start TIMESTAMPTZ, interval_end TIMESTAMPTZ, status VARCHAR NOT NULL,
-        started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, error VARCHAR, stages VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS "_dagwright"."intervals" (
-        pipeline VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
-        interval_start TIMESTAMPTZ, interval_end TIMESTAMPTZ, run_id VARCHAR NOT NULL,
-        rows BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS "_dagwright"."watermarks" (
-        pipeline VARCHAR NOT NULL, source VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
-        value VARCHAR, run_id VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
-        PRIMARY KEY (pipeline, source, table_name))""",
-    """CREATE TABLE IF NOT EXISTS "_dagwright"."loads" (
-        run_id VARCHAR NOT NULL, pipeline VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
-        disposition VARCHAR NOT NULL, interval_start TIMESTAMPTZ, interval_end TIMESTAMPTZ,
-        rows BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL, notes VARCHAR)""",
-]
-
-UPSERT_RUN = """INSERT INTO "_dagwright"."runs"
-    (run_id, pipeline, interval_start, interval_end, status, started_at, finished_at, error, stages)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (run_id) DO UPDATE SET status = excluded.status,
-    finished_at = excluded.finished_at, error = excluded.error, stages = excluded.stages"""
-SELECT_RUNS = """SELECT run_id, pipeline, interval_start, interval_end, status, started_at,
-    finished_at, error, stages FROM "_dagwright"."runs"
-    WHERE CAST(? AS VARCHAR) IS NULL OR pipeline = ? ORDER BY started_at DESC LIMIT ?"""
-SELECT_WATERMARKS = """SELECT source, table_name, value FROM "_dagwright"."watermarks"
-    WHERE pipeline = ?"""
-SELECT_INTERVALS = """SELECT table_name, interval_start, interval_end, run_id, rows, loaded_at
-    FROM "_dagwright"."intervals" WHERE pipeline = ? ORDER BY interval_start, table_name"""
-PREVIOUS_LOADS = """SELECT run_id FROM "_dagwright"."intervals"
-    WHERE pipeline = ? AND table_name = ?
-      AND interval_start IS NOT DISTINCT FROM ? AND interval_end IS NOT DISTINCT FROM ?"""
-LATEST_INTERVAL = """SELECT MAX(interval_start) FROM "_dagwright"."intervals"
-    WHERE pipeline = ? AND table_name = ?"""
-DELETE_LEDGER = """DELETE FROM "_dagwright"."intervals"
-    WHERE pipeline = ? AND table_name = ?
-      AND interval_start IS NOT DISTINCT FROM ? AND interval_end IS NOT DISTINCT FROM ?"""
-INSERT_LEDGER = """INSERT INTO "_dagwright"."intervals"
-    (pipeline, table_name, interval_start, interval_end, run_id, rows, loaded_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)"""
-UPSERT_WATERMARK = """INSERT INTO "_dagwright"."watermarks"
-    (pipeline, source, table_name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (pipeline, source, table_name) DO UPDATE SET value = excluded.value,
-    run_id = excluded.run_id, updated_at = excluded.updated_at"""
-INSERT_LOAD = """INSERT INTO "_dagwright"."loads"
-    (run_id, pipeline, table_name, disposition, interval_start, interval_end, rows, loaded_at,
-     notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS :schema"
 DROP_STAGE = "DROP TABLE IF EXISTS :stage"
 COUNT = "SELECT COUNT(*) FROM :stage"
@@ -234,9 +179,11 @@ class SQLLoader(Loader[ConfigT]):
 
     dialect: ClassVar[str]
     retries: ClassVar[int] = 3
+    state_class: ClassVar[type[SQLState]] = SQLState
 
     def __init__(self, config: ConfigT, project_root: Path) -> None:
         super().__init__(config, project_root)
+        self.state = self.state_class(self)
 
     # -- what a subclass provides ---------------------------------------------------------
 
@@ -356,6 +303,15 @@ class SQLLoader(Loader[ConfigT]):
             s.execute("BEGIN")
             try:
                 self.lock(s, state.pipeline, table_name)
+                conflict = self.state.conflict(s, state)
+                if conflict is not None:
+                    s.execute("ROLLBACK")
+                    return LoadResult(
+                        table=table_name,
+                        rows=0,
+                        sql=s.executed,
+                        skipped=f"{conflict}; nothing loaded",
+                    )
                 crash_point("stage:start")
                 s.execute(render(DROP_STAGE, self.dialect, stage=stage))
                 self.stage(s, stage, data.uri, batch)
@@ -369,12 +325,11 @@ class SQLLoader(Loader[ConfigT]):
                 crash_point("apply:start")
                 if target.args.get("db"):
                     self.create_schema(s, target.args["db"])
-                key = [state.pipeline, table_name, state.interval_start, state.interval_end]
                 stamp = None
                 statements = self.take_over(s, load, target, data.uri, batch, state, now)
                 if statements is None:
                     cols = self._contract(s, table_name, load, target, batch, notes)
-                    previous = [r[0] for r in s.execute(self._sql(PREVIOUS_LOADS), key)]
+                    previous = self.state.previous(s, state, interval)
                     stamp = self._scd2_time(s, load, table_name, state, now, bool(previous))
                     statements = self._apply(
                         load, target, stage, cols, list(batch), interval, previous
@@ -382,26 +337,7 @@ class SQLLoader(Loader[ConfigT]):
                 for statement, params in statements:
                     s.run(statement, self._params(params, state, now, stamp))
                 crash_point("apply:data")
-                s.execute(self._sql(DELETE_LEDGER), key)
-                s.execute(self._sql(INSERT_LEDGER), key + [state.run_id, rows, now])
-                for source, value in state.watermarks.items():
-                    if value is not None:
-                        s.execute(
-                            self._sql(UPSERT_WATERMARK),
-                            [state.pipeline, source, table_name, encode_watermark(value)]
-                            + [state.run_id, now],
-                        )
-                s.execute(
-                    self._sql(INSERT_LOAD),
-                    [state.run_id, state.pipeline, table_name, load.write]
-                    + [
-                        state.interval_start,
-                        state.interval_end,
-                        rows,
-                        now,
-                        "\n".join(notes) or None,
-                    ],
-                )
+                self.state.commit(s, state, load.write, rows, now, notes)
                 crash_point("apply:state")
                 s.execute("COMMIT")
             except BaseException:
@@ -593,7 +529,7 @@ class SQLLoader(Loader[ConfigT]):
             return None
         if state.interval_start is None:
             return now
-        latest = s.scalar(self._sql(LATEST_INTERVAL), [state.pipeline, table_name])
+        latest = self.state.latest_interval(s, state.pipeline, table_name)
         if latest is not None and _utc(latest) > _utc(state.interval_start):
             raise DagwrightError(
                 f"table {table_name!r} (scd2): interval {state.interval_start} is older than "
@@ -619,7 +555,7 @@ class SQLLoader(Loader[ConfigT]):
         params = [LOAD_ID_P, LOADED_AT_P] if lineage else []
         out: list[tuple[exp.Expression, list[str]]] = []
         flagged = _not_flagged(load.hard_delete_column)
-        if write == "append" and previous and has_interval:
+        if write == "append" and previous:
             if not load.lineage:
                 raise DagwrightError(
                     "append without lineage cannot reload an interval without duplicating it; "
@@ -743,41 +679,25 @@ class SQLLoader(Loader[ConfigT]):
 
     # -- side tables and state ---------------------------------------------------------
 
-    def append_rows(self, table_name: str, data: pa.Table) -> None:
-        import tempfile
-
-        import pyarrow.parquet as pq
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path = f"{tmp}/rows.parquet"
-            pq.write_table(data, path)
-            self._retrying(self._append_once, table_name, path)
-
-    def _append_once(self, table_name: str, path: str) -> None:
-        target, stage = self.target(table_name), table(STAGE)
+    def append_in(self, s: Session, table_name: str, path: str, part: int) -> None:
+        """Append a Parquet file's rows to a side table inside ``s``'s transaction,
+        creating or widening the table (check results, quarantine; not pipeline loads).
+        ``part`` numbers the appends of one transaction (each stages its own batch)."""
+        target, stage = self.target(table_name), table(f"{STAGE}_{part}")
         batch = self.batch_columns(path)
-        with self.session() as s:
-            s.execute("BEGIN")
-            try:
-                self.lock(s, "", table_name)
-                s.execute(render(DROP_STAGE, self.dialect, stage=stage))
-                self.stage(s, stage, path, batch)
-                if target.args.get("db"):
-                    self.create_schema(s, target.args["db"])
-                have = self.table_columns(s, target)
-                if have is None:
-                    s.execute(s.sql(create_table(target, batch)))
-                else:
-                    for name, dtype in batch.items():
-                        if name not in have:
-                            s.execute(s.sql(alter_add(target, name, dtype)))
-                query = exp.select(*[_col(c) for c in batch]).from_(stage.copy())
-                s.execute(s.sql(insert(target, list(batch), query)))
-                s.execute("COMMIT")
-            except BaseException:
-                with suppress(Exception):
-                    s.execute("ROLLBACK")
-                raise
+        s.execute(render(DROP_STAGE, self.dialect, stage=stage))
+        self.stage(s, stage, path, batch)
+        if target.args.get("db"):
+            self.create_schema(s, target.args["db"])
+        have = self.table_columns(s, target)
+        if have is None:
+            s.execute(s.sql(create_table(target, batch)))
+        else:
+            for name, dtype in batch.items():
+                if name not in have:
+                    s.execute(s.sql(alter_add(target, name, dtype)))
+        query = exp.select(*[_col(c) for c in batch]).from_(stage.copy())
+        s.execute(s.sql(insert(target, list(batch), query)))
 
     def read_table(self, table_name: str) -> pa.Table:
         with self.session() as s:
@@ -790,63 +710,6 @@ class SQLLoader(Loader[ConfigT]):
 
     def has_state(self) -> bool:
         return True
-
-    def record_run(self, run: RunRecord) -> None:
-        with self.session() as s:
-            s.execute(
-                self._sql(UPSERT_RUN),
-                [
-                    run.run_id,
-                    run.pipeline,
-                    run.interval_start,
-                    run.interval_end,
-                    run.status,
-                    run.started_at,
-                    run.finished_at,
-                    run.error,
-                    run.stages_json(),
-                ],
-            )
-
-    def recent_runs(self, pipeline: str | None, limit: int = 20) -> list[RunRecord]:
-        if not self.has_state():
-            return []
-        with self.session() as s:
-            rows = s.execute(self._sql(SELECT_RUNS), [pipeline, pipeline, limit])
-        return [
-            RunRecord(
-                run_id=r[0],
-                pipeline=r[1],
-                interval_start=r[2],
-                interval_end=r[3],
-                status=r[4],
-                started_at=r[5],
-                finished_at=r[6],
-                error=r[7],
-                stages=RunRecord.parse_stages(r[8]),
-            )
-            for r in rows
-        ]
-
-    def watermarks(self, pipeline: str) -> dict[str, Any]:
-        if not self.has_state():
-            return {}
-        with self.session() as s:
-            rows = s.execute(self._sql(SELECT_WATERMARKS), [pipeline])
-        lowest: dict[str, Any] = {}
-        for source, _table, value in rows:
-            decoded = decode_watermark(value)
-            if source not in lowest or decoded < lowest[source]:
-                lowest[source] = decoded
-        return lowest
-
-    def loaded_intervals(self, pipeline: str) -> list[dict[str, Any]]:
-        if not self.has_state():
-            return []
-        with self.session() as s:
-            rows = s.execute(self._sql(SELECT_INTERVALS), [pipeline])
-        names = ["table_name", "interval_start", "interval_end", "run_id", "rows", "loaded_at"]
-        return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 @lru_cache(maxsize=64)

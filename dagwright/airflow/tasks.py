@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dagwright.context import Interval
+    from dagwright.context import Interval, RunContext
     from dagwright.plan import Plan
     from dagwright.state import RunRecord
+    from loaders.base import Loader
 
 FINISH_TASK = "finish_run"
 ERROR_KEY = "dagwright_error"
@@ -83,6 +84,7 @@ def _run_record(plan: Plan, context: Any, status: str) -> RunRecord:
         status=status,
         started_at=started,
         stages=[StageRecord(stage=s.id, kind=s.kind) for s in plan.ordered()],
+        runner="airflow",
     )
 
 
@@ -100,7 +102,7 @@ def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
         stage = plan.stages[stage_id]
         loader = make_loader(plan)
         if not stage.upstream:
-            loader.record_run(_run_record(plan, context, "running"))
+            loader.state.record_run(_run_record(plan, context, "running"))
         ctx = RunContext(
             run_id=context["run_id"],
             pipeline=plan.pipeline,
@@ -109,7 +111,7 @@ def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
             interval=run_interval(plan, context),
         )
         if stage.kind == "extract":
-            ctx.watermarks = loader.watermarks(plan.pipeline)
+            choose_work(plan, loader, ctx, stage.name)
         executor = StageExecutor(plan, ctx, loader)
         results = {
             sid: StageResult.from_dict(ti.xcom_pull(task_ids=sid)) for sid in executor.needs(stage)
@@ -127,6 +129,25 @@ def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
     payload = result.to_dict()
     payload["sql"] = []
     return payload
+
+
+def choose_work(plan: Plan, loader: Loader, ctx: RunContext, source: str) -> None:
+    """What this run reads of ``source``: the first pass (``dagwright.needs``) that reads
+    it. Tables needing another portion of it are loaded by a later run; each load commits
+    only what its table still needs, so tasks that chose differently never load twice."""
+    from dagwright.executor import survey
+    from dagwright.needs import Pass, passes, sources_of
+
+    needs, satisfied = survey(plan, loader, ctx)
+    chosen = next((p for p in passes(needs) if source in p.reads), None)
+    fed = [t for t in satisfied if source in sources_of(plan, t)]
+    ctx.work = chosen or Pass(note="; ".join(f"{t}: {satisfied[t]}" for t in fed))
+    if chosen is not None:
+        read = chosen.reads[source]
+        if read.after is not None:
+            ctx.watermarks = {source: read.after}
+        if read.files is not None:
+            ctx.files = {source: read.files}
 
 
 def _message(exc: BaseException) -> str:
@@ -169,7 +190,7 @@ def finish_run(spec_path: str) -> None:
     record.finished_at = datetime.now(UTC)
     loader = make_loader(plan)
     try:
-        loader.record_run(record)
+        loader.state.record_run(record)
     finally:
         loader.close()
     if failed:

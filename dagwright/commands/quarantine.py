@@ -151,7 +151,7 @@ def replay(plan: Plan, loader: Loader, pending: dict[str, pa.Table], console: An
     if not pending:
         console.print("no quarantined rows waiting")
         return 0
-    runs = {r.run_id: r for r in loader.recent_runs(plan.pipeline, limit=100_000)}
+    runs = {r.run_id: r for r in loader.state.recent_runs(plan.pipeline, limit=100_000)}
     by_interval: dict[Any, dict[str, list[str]]] = {}
     for stage_id, rows in pending.items():
         for run_id in sorted(set(rows.column("_dagwright_run_id").to_pylist())):
@@ -175,7 +175,9 @@ def replay(plan: Plan, loader: Loader, pending: dict[str, pa.Table], console: An
         }
         checks.REPLAY[run_id] = batches
         try:
-            outcome = run_pipeline(plan, Interval(*key) if key else None, run_id=run_id)
+            outcome = run_pipeline(
+                plan, Interval(*key) if key else None, run_id=run_id, reprocess=True
+            )
         finally:
             checks.REPLAY.pop(run_id, None)
         console.print(summary_table(outcome.record))
@@ -188,16 +190,18 @@ def replay(plan: Plan, loader: Loader, pending: dict[str, pa.Table], console: An
 
         now = datetime.now(UTC)
         marks = [(r, s) for s, run_ids in stage_runs.items() for r in run_ids]
-        loader.append_rows(
-            REPLAYS_TABLE,
-            pa.table(
-                {
-                    "quarantine_run_id": [r for r, _ in marks],
-                    "stage": [s for _, s in marks],
-                    "replay_run_id": [run_id] * len(marks),
-                    "replayed_at": pa.array([now] * len(marks), pa.timestamp("us", tz="UTC")),
-                }
-            ),
+        from dagwright.state import SideRows
+
+        replays = pa.table(
+            {
+                "quarantine_run_id": [r for r, _ in marks],
+                "stage": [s for _, s in marks],
+                "replay_run_id": [run_id] * len(marks),
+                "replayed_at": pa.array([now] * len(marks), pa.timestamp("us", tz="UTC")),
+            }
+        )
+        loader.state.store_side_rows(
+            [SideRows(REPLAYS_TABLE, replays, "stage", "replay_run_id")], "", []
         )
         console.print(
             f"replayed {replayed:,} quarantined row(s) in run {run_id}; "

@@ -18,6 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", metavar="D", help="data interval end, exclusive")
     p.add_argument("--workers", type=int, default=4, help="stages run at once (default 4)")
     p.add_argument("--keep-staging", action="store_true", help="keep the run's staged Parquet")
+    p.add_argument(
+        "--reprocess",
+        action="store_true",
+        help="tables that take files one by one load every file again, replacing what each "
+        "loaded before (never a second copy)",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -40,7 +46,12 @@ def handle(args: argparse.Namespace) -> int:
         interval = latest_interval(spec.model.schedule)
     plan = build_plan(spec)
     run = functools.partial(
-        run_pipeline, plan, interval, max_workers=args.workers, keep_staging=args.keep_staging
+        run_pipeline,
+        plan,
+        interval,
+        max_workers=args.workers,
+        keep_staging=args.keep_staging,
+        reprocess=args.reprocess,
     )
     if sys.stdout.isatty():
         from rich.console import Console
@@ -55,13 +66,16 @@ def handle(args: argparse.Namespace) -> int:
         from rich.console import Console
 
         console = Console(highlight=False)
+    from rich.text import Text
+
     from dagwright.display import summary_table
 
-    console.print(summary_table(outcome.record))
+    for record in outcome.records:
+        console.print(summary_table(record))
     if outcome.note:
-        console.print(outcome.note)
+        console.print(Text(outcome.note))
     if not outcome.ok:
-        console.print(f"[red]run failed:[/red] {outcome.record.error}", markup=True)
+        console.print(Text.assemble(("run failed: ", "red"), outcome.error or ""))
         return 1
     return 0
 

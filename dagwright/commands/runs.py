@@ -29,7 +29,7 @@ def handle(args: argparse.Namespace) -> int:
         if key in seen_destinations:
             continue
         seen_destinations.add(key)
-        runs += loader.recent_runs(args.pipeline, args.limit)
+        runs += loader.state.recent_runs(args.pipeline, args.limit)
     runs.sort(key=lambda r: r.started_at, reverse=True)
     table = Table(
         "run id", "pipeline", "interval", "status", "started", "seconds", "rows loaded", "error"

@@ -43,15 +43,17 @@ def handle(args: argparse.Namespace) -> int:
     table.title = f"{plan.pipeline} ({model.schedule}), {len(intervals)} intervals"
     for group in _stretches(statuses, args.all):
         first, last = group[0], group[-1]
-        rows = sum(s.rows or 0 for s in group) if first.state == "loaded" else None
-        single = len(group) == 1
+        counts = [s.rows for s in group]
+        rows = sum(counts) if first.state == "loaded" and None not in counts else None  # type: ignore[arg-type]
+        runs = sorted({s.run_id for s in group if s.run_id})
+        single = len(group) == 1 or len(runs) == 1
         table.add_row(
             f"{first.interval.start:%Y-%m-%d %H:%M}",
             f"{last.interval.end:%Y-%m-%d %H:%M}",
             f"[{style[first.state]}]{first.state}[/]",
             str(len(group)),
             "" if rows is None else f"{rows:,}",
-            first.run_id or "" if single else "",
+            ", ".join(runs) if single else "",
             first.detail[:200] if single else "",
         )
     console = Console(highlight=False)

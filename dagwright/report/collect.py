@@ -72,7 +72,7 @@ def find_run(
         if key in seen:
             continue
         seen.add(key)
-        for run in loader.recent_runs(pipeline, 100_000 if run_id else 1):
+        for run in loader.state.recent_runs(pipeline, 100_000 if run_id else 1):
             if run_id is None or run.run_id == run_id or run.run_id.startswith(run_id):
                 found.append((plan, loader, run))
     if run_id is not None:

@@ -63,6 +63,39 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
     from expectations.suites import spec_problems
 
     problems += spec_problems(spec)
+    if not problems:
+        problems += _appends(spec)
+    return problems
+
+
+def _appends(spec: PipelineSpec) -> list[Problem]:
+    """An ``append`` that would add everything its sources return again on every run must
+    say so (``snapshot: true``); one that cannot must not."""
+    from dagwright.needs import appends_snapshots
+    from dagwright.plan import build_plan
+
+    plan = build_plan(spec)
+    problems = []
+    for table, load in spec.model.loads.items():
+        why = appends_snapshots(plan, table)
+        if why is not None and not load.snapshot:
+            problems.append(
+                spec.problem(
+                    ("loads", table, "write"),
+                    f"load {table!r} appends, but {why}: every run would append all of "
+                    "its rows again. hint: give the source incremental: {cursor: ...}, use "
+                    "write: merge (with primary_key) or write: replace, or set snapshot: true "
+                    "if each run should append a new snapshot",
+                )
+            )
+        elif why is None and load.snapshot:
+            problems.append(
+                spec.problem(
+                    ("loads", table, "snapshot"),
+                    f"load {table!r}: snapshot: true, but what it appends is already bounded "
+                    "(an incremental source, or files taken once); remove snapshot",
+                )
+            )
     return problems
 
 

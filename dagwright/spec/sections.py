@@ -184,6 +184,15 @@ class Load(SpecModel):
             "the load id is a string stored on each row)."
         ),
     )
+    snapshot: bool = Field(
+        default=False,
+        description=(
+            "append: each run adds everything its sources return, as a new snapshot "
+            "(told apart by _dagwright_load_id). Needed, and only allowed, when nothing "
+            "bounds what the sources read: no incremental cursor or interval, and no single "
+            "file source (whose files a table takes once)."
+        ),
+    )
     expect: list[CheckRef] = Field(default_factory=list, description="Checks run after load.")
 
     @model_validator(mode="after")
@@ -196,4 +205,6 @@ class Load(SpecModel):
             raise ValueError("hard_delete_column applies to write: merge and scd2 only")
         if self.retire_absent and self.write != "scd2":
             raise ValueError("retire_absent applies to write: scd2 only")
+        if self.snapshot and self.write != "append":
+            raise ValueError("snapshot applies to write: append only")
         return self

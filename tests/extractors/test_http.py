@@ -195,9 +195,9 @@ def test_malformed_page_exhausted_retries_and_refused_token_fail_cleanly(
             url: {httpserver.url_for("/private")}
             auth: {{type: api_key, env: API_TOKEN}}
         loads:
-          broken: {{from: broken}}
-          down: {{from: down}}
-          private: {{from: private}}
+          broken: {{from: broken, write: replace}}
+          down: {{from: down, write: replace}}
+          private: {{from: private, write: replace}}
         """,
     )
     result = project.cli("run", "http_bad", env={"API_TOKEN": TOKEN})

@@ -223,7 +223,7 @@ def test_missing_sqlite_file_is_an_error_not_a_new_database(project: Project, ru
         sources:
           events: {extractor: sqlite, path: data/nope.sqlite, table: events}
         loads:
-          events: {from: events}
+          events: {from: events, write: replace}
         """,
     )
     assert not outcome.ok
@@ -239,8 +239,8 @@ sources:
   orders: {extractor: postgres, connection: shop_db, table: orders}
   refunds: {extractor: postgres, connection: refunds_db, table: refunds}
 loads:
-  orders: {from: orders}
-  refunds: {from: refunds}
+  orders: {from: orders, write: replace}
+  refunds: {from: refunds, write: replace}
 """
 
 
@@ -280,7 +280,7 @@ def test_undefined_connection_names_the_environment_variable(project: Project, r
         sources:
           orders: {extractor: postgres, connection: nowhere_db, table: orders}
         loads:
-          orders: {from: orders}
+          orders: {from: orders, write: replace}
         """,
     )
     assert not outcome.ok
@@ -300,7 +300,7 @@ def test_spec_rejects_a_source_without_table_or_query(project: Project) -> None:
         sources:
           orders: {extractor: postgres, connection: shop_db, columns: [id]}
         loads:
-          orders: {from: orders}
+          orders: {from: orders, write: replace}
         """,
     )
     with pytest.raises(SpecError) as caught:

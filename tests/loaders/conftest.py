@@ -50,7 +50,7 @@ class Warehouse:
         return describe(str(path))
 
     def state(self, table: str, at: int | None, watermark: Any = None, run_id: str | None = None):  # noqa: ANN201
-        from dagwright.state import StateUpdate
+        from dagwright.state import Portion, StateUpdate
 
         return StateUpdate(
             run_id=run_id or f"run{next(_counter)}",
@@ -58,7 +58,7 @@ class Warehouse:
             table=table,
             interval_start=None if at is None else day(at),
             interval_end=None if at is None else day(at + 1),
-            watermarks={} if watermark is None else {"src": watermark},
+            portions=() if watermark is None else (Portion("src", mark=watermark),),
         )
 
     def load(
@@ -87,12 +87,15 @@ class Warehouse:
         return sorted(data.to_pylist(), key=lambda r: [str(v) for v in r.values()])
 
     def watermark(self) -> Any:
-        return self.loader().watermarks(self.pipeline).get("src")
+        """The lowest mark of source ``src`` over the tables that took from it."""
+        states = self.loader().state.tables(self.pipeline).values()
+        marks = [s.marks["src"] for s in states if "src" in s.marks]
+        return min(marks) if marks else None
 
     def ledger(self) -> list[tuple]:
+        states = self.loader().state.tables(self.pipeline).values()
         return sorted(
-            (r["table_name"], r["interval_start"], r["rows"])
-            for r in self.loader().loaded_intervals(self.pipeline)
+            (s.table, start, rows) for s in states for (start, _), (_, rows) in s.intervals.items()
         )
 
 

@@ -71,18 +71,20 @@ def test_freeze_contract_and_odd_table_names(lake: Warehouse) -> None:
 def test_watermarks_runs_and_side_tables(lake: Warehouse) -> None:
     import pyarrow as pa
 
-    from dagwright.state import RunRecord
+    from dagwright.state import RunRecord, SideRows
 
     lake.load("a", [{"id": 1}], at=0, watermark=5)
     lake.load("b", [{"id": 1}], at=0, watermark=3)
     assert lake.watermark() == 3
-    loader = lake.loader()
+    states = lake.loader().state.tables(lake.pipeline)
+    assert (states["a"].marks, states["b"].marks) == ({"src": 5}, {"src": 3})
+    store = lake.loader().state
     run = RunRecord("r1", lake.pipeline, day(0), day(1), "success", day(2))
-    loader.record_run(run)
-    assert [r.run_id for r in loader.recent_runs(lake.pipeline)] == ["r1"]
-    loader.append_rows("quarantine", pa.table({"x": [1]}))
-    loader.append_rows("quarantine", pa.table({"x": [2], "y": ["new"]}))
-    assert sorted(loader.read_table("quarantine").to_pylist(), key=str) == [
+    store.record_run(run)
+    assert [r.run_id for r in store.recent_runs(lake.pipeline)] == ["r1"]
+    for rows in (pa.table({"x": [1]}), pa.table({"x": [2], "y": ["new"]})):
+        store.store_side_rows([SideRows("quarantine", rows, "x", "x")], "stage", [])
+    assert sorted(lake.loader().read_table("quarantine").to_pylist(), key=str) == [
         {"x": 1, "y": None},
         {"x": 2, "y": "new"},
     ]

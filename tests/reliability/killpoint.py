@@ -12,7 +12,7 @@ Used as ``python killpoint.py ARGS...`` (the arguments of ``dagwright``). Enviro
 - inside check stages: ``KILL_CHUNK=N`` SIGKILLs when the N-th chunk of a validation is
   read (after the previous chunks were validated); ``KILL_APPEND=N`` with ``KILL_WHEN``
   just before or after the N-th side-table append (check results, validations, quarantine
-  rows); ``CHECK_CHUNK_ROWS=R`` validates in chunks of R rows; ``EVENT_LOG=path`` appends
+  rows; a stage's appends share one transaction, committed after its last); ``CHECK_CHUNK_ROWS=R`` validates in chunks of R rows; ``EVENT_LOG=path`` appends
   ``chunk`` and ``append TABLE FIRST LAST`` (the statement numbers the append ran) lines.
 
 Nothing of dagwright is replaced: the real loader runs, and the process really dies.
@@ -108,7 +108,7 @@ def _watch_checks() -> None:
     if CHUNK_ROWS:
         expectations.runner.CHUNK_ROWS = CHUNK_ROWS
     real_chunks = expectations.engine.Data.chunks
-    real_append = DuckDBLoader.append_rows
+    real_append = DuckDBLoader.append_in
 
     def chunks(self: object, *args: object, **kwargs: object) -> object:
         global _chunks
@@ -121,20 +121,20 @@ def _watch_checks() -> None:
                 _die()
             yield chunk
 
-    def append_rows(self: object, table_name: str, data: object) -> None:
+    def append_in(self: object, s: object, table_name: str, path: str, part: int) -> None:
         global _appends
         with _lock:
             _appends += 1
             number, first = _appends, _count + 1
         if number == KILL_APPEND and not KILL_AFTER:
             _die()
-        real_append(self, table_name, data)
+        real_append(self, s, table_name, path, part)
         _event(f"append {table_name} {first} {_count}")
         if number == KILL_APPEND and KILL_AFTER:
             _die()
 
     expectations.engine.Data.chunks = chunks
-    DuckDBLoader.append_rows = append_rows
+    DuckDBLoader.append_in = append_in
 
 
 if KILL_CHUNK or KILL_APPEND or EVENTS or CHUNK_ROWS:

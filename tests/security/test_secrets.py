@@ -137,7 +137,7 @@ def test_token_echoed_by_an_http_server_never_shows(
             auth: {{type: bearer, env: SHOP_API_TOKEN}}
             retry: {{attempts: 1}}
         loads:
-          raw_orders: {{from: orders}}
+          raw_orders: {{from: orders, write: replace}}
         """,
     )
     env = {"SHOP_API_TOKEN": TOKEN}

@@ -120,7 +120,7 @@ def test_ops_spec_errors_are_located(tmp_path: Path) -> None:
             ops:
               - {select: [a], rename: {a: b}}
         loads:
-          t: {from: two}
+          t: {from: two, write: replace}
         """,
     )
     with pytest.raises(SpecError) as caught:
@@ -162,7 +162,7 @@ def test_polars_function_problems_name_the_step(
             polars: {reference}
             inputs: [orders, customers]
         loads:
-          t: {{from: py_step}}
+          t: {{from: py_step, write: replace}}
         """,
         files,
     )
