@@ -121,6 +121,8 @@ class StageExecutor:
             staged = describe(uri)
             result = StageResult(stage=stage.id, staged=staged, rows_out=staged.rows)
             result.portion = self._portion(stage.name, outcome.new_watermark, files)
+        if result.rows_out == 0 and self._reads_past_a_mark(stage.name):
+            result.skipped = "nothing new past the mark: nothing to check or load"
         if work is not None:
             result.serves = {
                 table: {
@@ -132,6 +134,13 @@ class StageExecutor:
                 if stage.name in need.reads
             }
         return result
+
+    def _reads_past_a_mark(self, source: str) -> bool:
+        """A cursor source in a run without a data interval: when it finds no row past the
+        mark there is nothing new, and the run changes nothing downstream of it."""
+        from dagwright.needs import discipline
+
+        return self.ctx.interval is None and discipline(self.plan.spec, source) == "cursor"
 
     def _identify(self, extractor: Extractor, source: str) -> tuple[FileIdentity, ...]:
         """The versions of the files about to be read, when some table takes them by file."""

@@ -3,7 +3,8 @@
 Used as ``python killpoint.py ARGS...`` (the arguments of ``dagwright``). Environment:
 
 - ``KILL_STATEMENT=N`` and ``KILL_WHEN=before|after``: SIGKILL this process just before
-  (or just after) the N-th statement any connection runs on a database file;
+  (or just after) the N-th statement any connection runs on a database file or sends to
+  PostgreSQL;
   with ``KILL_WORD=COMMIT``, the N-th statement starting with that word;
 - ``SLOW_STATEMENT=N`` and ``SLOW_SECONDS=S``: sleep S seconds before the N-th statement
   (a slow run, to hold the warehouse while another process starts);
@@ -25,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import duckdb
 
@@ -44,30 +46,35 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _statement(sql: str, run: Callable[[], object]) -> object:
+    """Count one statement, then run it; die just before or after it if it is the one."""
+    global _count, _words
+    word = (sql.split() or ["?"])[0].upper()
+    with _lock:
+        _count += 1
+        _words += word == KILL_WORD
+        number = _count
+        target = _words if KILL_WORD else _count
+        kill = target == KILL_AT and (word == KILL_WORD or not KILL_WORD)
+        if LOG:
+            with open(LOG, "a", encoding="utf-8") as log:
+                log.write(word + "\n")
+    if number == SLOW_AT:
+        time.sleep(SLOW_SECONDS)
+    if kill and not KILL_AFTER:
+        _die()
+    result = run()
+    if kill and KILL_AFTER:
+        _die()
+    return result
+
+
 class _Counted:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
 
     def execute(self, sql: str, *args: object, **kwargs: object) -> object:
-        global _count, _words
-        word = (sql.split() or ["?"])[0].upper()
-        with _lock:
-            _count += 1
-            _words += word == KILL_WORD
-            number = _count
-            target = _words if KILL_WORD else _count
-            kill = target == KILL_AT and (word == KILL_WORD or not KILL_WORD)
-            if LOG:
-                with open(LOG, "a", encoding="utf-8") as log:
-                    log.write(word + "\n")
-        if number == SLOW_AT:
-            time.sleep(SLOW_SECONDS)
-        if kill and not KILL_AFTER:
-            _die()
-        result = self._con.execute(sql, *args, **kwargs)
-        if kill and KILL_AFTER:
-            _die()
-        return result
+        return _statement(sql, lambda: self._con.execute(sql, *args, **kwargs))
 
     def cursor(self) -> _Counted:
         return _Counted(self._con.cursor())
@@ -84,6 +91,24 @@ def _connect(database: str = ":memory:", *args: object, **kwargs: object) -> obj
 
 
 duckdb.connect = _connect
+
+
+def _count_postgres() -> None:
+    """Count the statements sent to PostgreSQL too (a PostgreSQL destination's)."""
+    try:
+        import psycopg
+    except ImportError:
+        return
+    real = psycopg.Cursor.execute
+
+    def execute(self: object, query: object, *args: object, **kwargs: object) -> object:
+        text = query if isinstance(query, str) else str(query)
+        return _statement(text, lambda: real(self, query, *args, **kwargs))
+
+    psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+
+
+_count_postgres()
 
 KILL_CHUNK = int(os.environ.get("KILL_CHUNK", "0"))
 KILL_APPEND = int(os.environ.get("KILL_APPEND", "0"))
