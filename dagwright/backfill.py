@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from dagwright.context import Interval
 from dagwright.errors import DagwrightError
-from dagwright.intervals import as_utc, cron_of, intervals_between
+from dagwright.intervals import Interval, as_utc, cron_of, intervals_between
 
 if TYPE_CHECKING:
     from dagwright.plan import Plan
@@ -183,7 +182,7 @@ def run_backfill(
         for i in intervals
     ]
     results: list[IntervalResult] = []
-    if parallel <= 1 or len(intervals) <= 1 or locks_whole_runs(plan):
+    if parallel <= 1 or len(intervals) <= 1 or sequential_because(plan):
         for arg in args:
             result = _guarded(*arg)
             results.append(result)
@@ -203,11 +202,18 @@ def run_backfill(
     return results
 
 
-def locks_whole_runs(plan: Plan) -> bool:
+def sequential_because(plan: Plan) -> str | None:
+    """Why the intervals must run one by one, if they must: the destination takes one
+    writer, or a source is read past a cursor (each interval goes on from the one before)."""
     from dagwright.executor import make_loader
-    from loaders.base import Loader
+    from dagwright.needs import discipline
 
-    return type(make_loader(plan)).run_lock is not Loader.run_lock
+    if type(make_loader(plan)).one_writer:
+        return f"{plan.spec.model.destination.loader} takes one writer at a time"
+    cursors = [s for s in plan.spec.model.sources if discipline(plan.spec, s) == "cursor"]
+    if cursors:
+        return f"source(s) {', '.join(cursors)} are read past a cursor, interval after interval"
+    return None
 
 
 def _guarded(spec_path: str, project_root: str, start: str, end: str) -> IntervalResult:

@@ -8,20 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dagwright.intervals import Interval
+
 if TYPE_CHECKING:
-    from dagwright.needs import Pass
+    from dagwright.work import Pass
     from dagwright.workspace import Workspace
 
-
-@dataclass(frozen=True)
-class Interval:
-    """A half-open data interval ``[start, end)`` in UTC."""
-
-    start: datetime
-    end: datetime
-
-    def __str__(self) -> str:
-        return f"{self.start.isoformat()} .. {self.end.isoformat()}"
+__all__ = ["Interval", "RunContext", "new_run_id"]
 
 
 def new_run_id(now: datetime | None = None) -> str:

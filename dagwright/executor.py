@@ -9,52 +9,25 @@ sources with a DuckDB relation and SQL steps write their output there instead.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dagwright import plugins
 from dagwright.errors import DagwrightError, StageError
 from dagwright.memory import give_back
+from dagwright.results import StageResult, StageRun
 from dagwright.staging import StagedTable, describe, stage_uri
 from dagwright.state import Portion, StateUpdate
 
+__all__ = ["StageExecutor", "StageResult", "make_extractor", "make_loader", "survey"]
+
 if TYPE_CHECKING:
     from dagwright.context import RunContext
-    from dagwright.needs import Need
     from dagwright.plan import Plan, Stage
     from dagwright.state import FileIdentity, TableState
+    from dagwright.work import Need
     from dagwright.workspace import Workspace
     from extractors.base import Extractor
     from loaders.base import Loader
-
-
-@dataclass
-class StageResult:
-    stage: str
-    staged: StagedTable | None = None
-    rows_in: int | None = None
-    rows_out: int | None = None
-    seconds: float = 0.0
-    checks: str = ""
-    portion: dict[str, Any] | None = None
-    """An extract: what it read (``Portion.to_dict``: the mark read past, the new mark,
-    the files); committed by the loads downstream."""
-    serves: dict[str, dict[str, Any]] | None = None
-    """An extract: the tables it was read for, each with what its load redoes."""
-    sql: list[str] = field(default_factory=list)
-    skipped: str | None = None
-    """Why the stage did nothing (its table needed nothing, or its input was not read)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["staged"] = self.staged.to_dict() if self.staged else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StageResult:
-        data = dict(data)
-        staged = data.pop("staged", None)
-        return cls(staged=StagedTable.from_dict(staged) if staged else None, **data)
 
 
 def make_loader(plan: Plan) -> Loader:
@@ -234,7 +207,8 @@ class StageExecutor:
         if self.ctx.work is not None and not self._feeds_work(stage):
             return StageResult(stage=stage.id, skipped="no table it feeds needs this run")
         staged = _staged(results, stage.upstream[0]) if stage.checks_of != "load" else None
-        return run_stage_checks(self, stage, staged)
+        run = StageRun(self.plan, self.ctx, self.loader.state, self.loader.read_table)
+        return run_stage_checks(run, stage, staged)
 
     def _feeds_work(self, stage: Stage) -> bool:
         """Whether a table this run serves is downstream of ``stage``."""

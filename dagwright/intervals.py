@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from dagwright.context import Interval
 from dagwright.errors import DagwrightError
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A half-open data interval ``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} .. {self.end.isoformat()}"
+
 
 PRESET_CRON = {
     "@hourly": "0 * * * *",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from dagwright.errors import DagwrightError, did_you_mean
 
 if TYPE_CHECKING:
-    from dagwright.spec.load import PipelineSpec
+    from dagwright.spec.pipeline import PipelineSpec
     from dagwright.spec.sections import Transform
 
 

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dagwright.spec.checks import transform_inputs
-from dagwright.spec.load import PipelineSpec
+from dagwright.spec.inputs import transform_inputs
+from dagwright.spec.pipeline import PipelineSpec
 
 StageKind = Literal["extract", "check", "transform", "load"]
 _TASK_ID = re.compile(r"[^A-Za-z0-9_.-]+")

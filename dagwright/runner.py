@@ -30,9 +30,9 @@ from dagwright.staging import is_local, remove_run, stage_uri
 from dagwright.state import LOCAL, Portion, RunRecord, StageRecord
 
 if TYPE_CHECKING:
-    from dagwright.context import Interval
-    from dagwright.needs import Pass
+    from dagwright.intervals import Interval
     from dagwright.state import StateStore
+    from dagwright.work import Pass
     from dagwright.workspace import Workspace
     from loaders.base import Loader
 
@@ -91,7 +91,7 @@ def run_pipeline(
     served: set[str] = set()
     seen: dict[str, Any] = {}
     try:
-        with loader.run_lock(plan.pipeline) as exclusive:
+        with loader.run_lock(plan.pipeline, interval) as exclusive:
             abandon_dead_runs(loader.state, plan.pipeline, exclusive, staging, base)
             while True:
                 number = len(outcome.records) + 1

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from dagwright.context import Interval
+    from dagwright.intervals import Interval
 
 STATE_SCHEMA = "_dagwright"
 KILL_AT = "DAGWRIGHT_TEST_KILL_AT"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from dagwright.errors import DagwrightError
 
 if TYPE_CHECKING:
-    from dagwright.spec.load import PipelineSpec
+    from dagwright.spec.pipeline import PipelineSpec
     from dagwright.spec.sections import TransformTest
 
 

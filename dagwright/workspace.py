@@ -191,12 +191,12 @@ class Workspace:
 
     def expose(self, cur: duckdb.DuckDBPyConnection, name: str, uri: str) -> None:
         """Make ``uri``'s rows readable as ``name`` by the queries of ``cur`` (a TEMP view)."""
+        from dagwright.spool import fetch
         from dagwright.sql.render import render
-        from dagwright.staging import local_path
 
         item = entry(uri)
         if item is None or item.workspace is not self:
-            cur.register(name, cur.read_parquet(local_path(uri)))
+            cur.register(name, cur.read_parquet(fetch(uri)))
         elif item.factory is not None:
             cur.register(name, item.factory(cur))
         else:
@@ -249,7 +249,7 @@ class Workspace:
 
     def materialise(self, item: Entry) -> str:
         """Write the entry's Parquet file at its URI, once; return the local path."""
-        from dagwright.staging import open_output
+        from dagwright.spool import open_output
 
         path = open_output(item.uri)
         with item.lock:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import DataError, SpecError
+from dagwright.results import StageResult
 from dagwright.staging import (
     StagedTable,
     arrow_schema,
@@ -33,8 +34,8 @@ from expectations.suites import checks_for
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from dagwright.executor import StageExecutor, StageResult
     from dagwright.plan import Plan, Stage
+    from dagwright.results import StageRun
     from expectations.engine import Outcome
 
 CHUNK_ROWS = 1_000_000
@@ -98,19 +99,15 @@ def quarantine_table(name: str) -> str:
     return f"{name}{QUARANTINE_SUFFIX}"
 
 
-def run_stage_checks(
-    executor: StageExecutor, stage: Stage, staged: StagedTable | None
-) -> StageResult:
-    from dagwright.executor import StageResult
-
+def run_stage_checks(run: StageRun, stage: Stage, staged: StagedTable | None) -> StageResult:
     engine = _engine()
-    plan, ctx = executor.plan, executor.ctx
+    plan, ctx = run.plan, run.ctx
     kind = stage.checks_of or "source"
     checks = checks_for(plan.spec, kind, stage.name)
     if checks.problems:
         raise SpecError(checks.problems)
     if staged is None:
-        data = engine.Data(executor.loader.read_table(stage.name))
+        data = engine.Data(run.read_table(stage.name))
     else:
         replayed = REPLAY.get(ctx.run_id, {}).get(stage.id)
         if replayed is not None:
@@ -136,9 +133,9 @@ def run_stage_checks(
     if warned:
         summary += f", {warned} warned"
     result = StageResult(stage=stage.id, staged=staged, rows_in=data.rows, rows_out=data.rows)
-    parts = _result_rows(executor, stage, outcomes, now)
+    parts = _result_rows(run, stage, outcomes, now)
     if quarantined and staged is not None and not blocking:
-        result.staged, held_back = _split(executor, stage, staged, quarantined, now)
+        result.staged, held_back = _split(run, stage, staged, quarantined, now)
         parts.append(
             SideRows(
                 quarantine_table(stage.name), held_back, "_dagwright_stage", "_dagwright_run_id"
@@ -147,7 +144,7 @@ def run_stage_checks(
         result.rows_out = result.staged.rows
         summary += f", {len(quarantined):,} rows quarantined"
     with _STORE_LOCK:
-        executor.loader.state.store_side_rows(parts, stage.id, _superseded(executor, stage))
+        run.state.store_side_rows(parts, stage.id, _superseded(run, stage))
     if blocking:
         raise DataError(_blocking_message(stage, kind, blocking, ctx.run_id))
     result.checks = summary
@@ -177,27 +174,53 @@ def _blocking_message(stage: Stage, kind: str, failed: list[Outcome], run_id: st
     return "\n".join(lines)
 
 
-def _superseded(executor: StageExecutor, stage: Stage) -> list[str]:
+def _superseded(run: StageRun, stage: Stage) -> list[str]:
     """The runs whose stored results and quarantined rows this stage's replace.
 
-    The same run (a retried Airflow task), and runs of the same interval that ended
-    without loading what they checked (failed, or killed and marked ``abandoned``): this
-    stage validates the same rows again. Kept: results of runs that finished, those of this
-    run's earlier passes (they checked other rows), and those that failed their run (the
-    record of why it failed).
+    The same run (a retried Airflow task); runs of the same interval that ended without
+    loading what they checked (failed, or killed and marked ``abandoned``): this stage
+    validates the same rows again; and, when this run's loads replace what earlier runs
+    of the interval loaded from what this stage checks (``_replaces_earlier``), those
+    runs. Kept: this run's earlier passes (they checked other rows), and results that
+    failed their run (the record of why it failed).
     """
-    ctx = executor.ctx
+    ctx = run.ctx
     start = ctx.interval.start if ctx.interval else None
     end = ctx.interval.end if ctx.interval else None
+    replaces = _replaces_earlier(run, stage)
     base = ctx.first_run_id or ctx.run_id
     runs = [ctx.run_id]
-    for r in executor.loader.state.recent_runs(ctx.pipeline, limit=1000):
+    for r in run.state.recent_runs(ctx.pipeline, limit=1000):
         own = r.run_id == base or r.run_id.startswith(base + ".")
         same = (_utc(r.interval_start), _utc(r.interval_end)) == (start, end)
         blocked = any(s.stage == stage.id and s.status == "failed" for s in r.stages)
-        if r.dead and same and not own and not blocked:
+        if same and not own and not blocked and (r.dead or (replaces and r.status != "running")):
             runs.append(r.run_id)
     return runs
+
+
+def _replaces_earlier(run: StageRun, stage: Stage) -> bool:
+    """Whether this run's loads replace what earlier runs of its interval loaded from the
+    rows this stage checks: its sources are read whole (no cursor, no files taken once),
+    and the run reprocesses a data interval or every table it feeds is replaced whole."""
+    from dagwright.needs import accumulates, discipline, takes_files
+
+    plan = run.plan
+    sources = {plan.stages[e].name for e in plan.upstream_extracts(stage.id)}
+    if stage.kind == "check" and stage.checks_of == "source":
+        sources.add(stage.name)
+    fed = [
+        plan.stages[s].name
+        for s in plan.downstream(stage.id) | {stage.id}
+        if plan.stages[s].kind == "load"
+    ] or ([stage.name] if stage.checks_of == "load" else [])
+    if any(discipline(plan.spec, s) == "cursor" for s in sources):
+        return False
+    if any(takes_files(plan, t) in sources for t in fed):
+        return False
+    if run.ctx.interval is not None:
+        return True
+    return all(not accumulates(plan.spec.model.loads[t]) for t in fed)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -207,13 +230,13 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _result_rows(
-    executor: StageExecutor, stage: Stage, outcomes: list[Outcome], now: datetime
+    run: StageRun, stage: Stage, outcomes: list[Outcome], now: datetime
 ) -> list[SideRows]:
     import pyarrow as pa
 
     from expectations import engine
 
-    ctx = executor.ctx
+    ctx = run.ctx
     rows = [
         {
             "run_id": ctx.run_id,
@@ -279,7 +302,7 @@ def _result_rows(
 
 
 def _split(
-    executor: StageExecutor,
+    run: StageRun,
     stage: Stage,
     staged: StagedTable,
     quarantined: dict[int, list[str]],
@@ -290,7 +313,7 @@ def _split(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ctx = executor.ctx
+    ctx = run.ctx
     positions = np.fromiter(sorted(quarantined), dtype=np.int64)
     source = pq.ParquetFile(local_path(staged.uri))
     uri = stage_uri(ctx.staging_dir, stage.id)

@@ -32,7 +32,7 @@ from dagwright.errors import Problem, SpecError, did_you_mean
 from dagwright.spec.yaml_source import Document, Loc, read_yaml
 
 if TYPE_CHECKING:
-    from dagwright.spec.load import PipelineSpec
+    from dagwright.spec.pipeline import PipelineSpec
 
 SEVERITIES = ("error", "warn", "quarantine")
 PACKAGE_DIR = Path(__file__).resolve().parent

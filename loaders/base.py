@@ -13,6 +13,7 @@ from dagwright.spec.types import SpecModel
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from dagwright.intervals import Interval
     from dagwright.spec.sections import Load
     from dagwright.staging import StagedTable
     from dagwright.state import StateStore, StateUpdate
@@ -46,6 +47,9 @@ class Loader(ABC, Generic[ConfigT]):
     dialect: ClassVar[str]
     state: StateStore
     """The pipeline state kept in this destination (the run log, each table's record)."""
+    one_writer: ClassVar[bool] = False
+    """The destination takes one run at a time, whatever its pipeline or interval (a
+    DuckDB file: one writing process); backfills then run their intervals one by one."""
 
     def __init__(self, config: ConfigT, project_root: Path) -> None:
         self.config = config
@@ -66,11 +70,16 @@ class Loader(ABC, Generic[ConfigT]):
     def read_table(self, table: str) -> pa.Table:
         """The table's current rows (for checks after load and for tests)."""
 
-    def run_lock(self, pipeline: str) -> AbstractContextManager[bool]:
-        """Hold the destination's own lock for a whole run; yield True when it is exclusive.
+    def run_lock(
+        self, pipeline: str, interval: Interval | None = None
+    ) -> AbstractContextManager[bool]:
+        """Hold the destination's lock on a run of ``pipeline`` for ``interval`` (the whole
+        destination when it takes one writer) while it lasts; yield True when no other run
+        of any pipeline can write meanwhile.
 
-        While it is held, a second run of the pipeline waits for it or fails with a clear
-        message. The default holds nothing and yields False.
+        While it is held, a second run of the pipeline and interval waits for it or fails
+        with a clear message, then asks the tables what they still need. The default holds
+        nothing and yields False.
         """
         return nullcontext(False)
 

@@ -17,8 +17,9 @@ from pydantic import Field
 from dagwright.errors import ConfigError, DagwrightError, DataError
 from dagwright.sql.render import ident
 from loaders.base import DestinationConfig
+from loaders.session import Session
 from loaders.sql_state import create_state
-from loaders.warehouse import LOAD_ID, LOADED_AT, ROW, Session, SQLLoader
+from loaders.warehouse import LOAD_ID, LOADED_AT, ROW, SQLLoader
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import sqlglot.expressions as exp
 
+    from dagwright.intervals import Interval
     from dagwright.spec.sections import Load
     from dagwright.state import StateUpdate
     from dagwright.workspace import Workspace
@@ -73,6 +75,7 @@ class DuckDBConfig(DestinationConfig):
 class DuckDBLoader(SQLLoader[DuckDBConfig]):
     config_model = DuckDBConfig
     dialect = DIALECT
+    one_writer = True
 
     @property
     def path(self) -> Path:
@@ -118,7 +121,7 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
             con.close()
 
     @contextmanager
-    def run_lock(self, pipeline: str) -> Iterator[bool]:
+    def run_lock(self, pipeline: str, interval: Interval | None = None) -> Iterator[bool]:
         """Keep the file open for the whole run: DuckDB's own lock keeps other processes out.
 
         Connections this process opens meanwhile are cursors of the held one.

@@ -39,8 +39,9 @@ from dagwright.sql.render import render, table
 from dagwright.state import STATE_SCHEMA, RunRecord, SideRows, TableState, crash_point
 from loaders.base import DestinationConfig, LoadResult
 from loaders.duckdb import DuckDBSession
+from loaders.session import Session
 from loaders.sql_state import STATE_DDL, SQLState, build_states
-from loaders.warehouse import Session, SQLLoader
+from loaders.warehouse import SQLLoader
 
 if TYPE_CHECKING:
     import pyarrow as pa

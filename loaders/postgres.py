@@ -23,14 +23,16 @@ from pydantic import Field
 from dagwright.errors import ConfigError, DagwrightError, DataError
 from dagwright.state import crash_point
 from loaders.base import DestinationConfig
+from loaders.session import Session
 from loaders.sql_state import SQLState, create_state
-from loaders.warehouse import ROW, Session, SQLLoader, create_table, lock_key
+from loaders.warehouse import ROW, SQLLoader, create_table, lock_key
 
 if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
     import sqlglot.expressions as exp
 
+    from dagwright.intervals import Interval
     from dagwright.state import RunRecord
 
 DIALECT = "postgres"
@@ -155,6 +157,30 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
             s.execute("ROLLBACK")
             raise
         self._state_ready = True
+
+    @contextmanager
+    def run_lock(self, pipeline: str, interval: Interval | None = None) -> Iterator[bool]:
+        """One local run of a pipeline and interval at a time: a session-level advisory
+        lock, held on a connection of its own for the run (the server drops it if the
+        process dies). Runs of other intervals go on in parallel (backfills)."""
+        import psycopg
+
+        window = [interval.start.isoformat(), interval.end.isoformat()] if interval else []
+        key = lock_key("runs of", pipeline, *window)
+        con = self.connect()
+        try:
+            con.execute(_render(LOCK_TIMEOUT), [f"{int(self.config.lock_timeout * 1000)}ms"])
+            try:
+                con.execute(_render(RUN_LOCK), [key])
+            except psycopg.errors.LockNotAvailable:
+                raise DagwrightError(
+                    f"another run of {pipeline!r} for this interval is writing to "
+                    f"{self.describe()} (waited {self.config.lock_timeout:g}s); hint: let it "
+                    "finish, or raise lock_timeout"
+                ) from None
+            yield False
+        finally:
+            con.close()
 
     def lock(self, s: Session, pipeline: str, table_name: str) -> None:
         s.execute(_render(XACT_LOCK), [lock_key(pipeline, table_name)])

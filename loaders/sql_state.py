@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlglot.expressions as exp
 
@@ -31,7 +31,23 @@ from dagwright.state import (
 )
 
 if TYPE_CHECKING:
-    from loaders.warehouse import Session, SQLLoader
+    import sqlglot.expressions as sge
+
+    from loaders.session import Session
+
+
+class SQLWarehouse(Protocol):
+    """What the state store needs of its SQL loader (``loaders.warehouse.SQLLoader``)."""
+
+    def session(self) -> AbstractContextManager[Session]: ...
+    def has_state(self) -> bool: ...
+    def _sql(self, template: str) -> str: ...
+    def _retrying(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+    def lock(self, s: Session, pipeline: str, table_name: str) -> None: ...
+    def target(self, name: str) -> sge.Table: ...
+    def table_columns(self, s: Session, target: sge.Table) -> dict[str, Any] | None: ...
+    def append_in(self, s: Session, table_name: str, path: str, part: int) -> None: ...
+
 
 STATE_DDL = [
     'CREATE SCHEMA IF NOT EXISTS "_dagwright"',
@@ -127,7 +143,7 @@ class SQLState(StateStore):
     """``StateStore`` over a SQL loader's sessions; loads call ``conflict`` and ``commit``
     inside their transaction."""
 
-    def __init__(self, loader: SQLLoader[Any]) -> None:
+    def __init__(self, loader: SQLWarehouse) -> None:
         self.loader = loader
 
     def sql(self, template: str) -> str:

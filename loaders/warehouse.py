@@ -24,7 +24,7 @@ Write dispositions:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -37,6 +37,7 @@ from dagwright.errors import DagwrightError, DataError
 from dagwright.sql.render import ident, render, table
 from dagwright.state import StateUpdate, crash_point
 from loaders.base import ConfigT, Loader, LoadResult
+from loaders.session import Session
 from loaders.sql_state import SQLState
 from loaders.typemap import SchemaDiff, diff
 
@@ -59,31 +60,6 @@ CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS :schema"
 DROP_STAGE = "DROP TABLE IF EXISTS :stage"
 COUNT = "SELECT COUNT(*) FROM :stage"
 SELECT_ALL = "SELECT * FROM :target"
-
-
-class Session:
-    """One open connection: ``execute`` runs a statement and returns its rows."""
-
-    dialect: str
-
-    def __init__(self) -> None:
-        self.executed: list[str] = []
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-        raise NotImplementedError
-
-    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        rows = self.execute(sql, params)
-        return rows[0][0] if rows else None
-
-    def run(self, statement: exp.Expression | str, params: Sequence[Any] | None = None) -> Any:
-        """Execute and remember a statement of the load (shown in the run report)."""
-        sql = statement if isinstance(statement, str) else self.sql(statement, bool(params))
-        self.executed.append(sql)
-        return self.execute(sql, params)
-
-    def sql(self, statement: exp.Expression, with_params: bool = False) -> str:
-        return statement.sql(dialect=self.dialect)
 
 
 class Var(str):

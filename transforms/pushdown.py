@@ -13,7 +13,7 @@ connection, so the PostgreSQL loader's ``run_pushdown`` can be a few lines.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlglot.expressions as exp
 
@@ -33,9 +33,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from dagwright.context import RunContext
-    from dagwright.spec.load import PipelineSpec
+    from dagwright.spec.pipeline import PipelineSpec
     from dagwright.spec.sections import Transform
-    from loaders.base import Loader
+
+
+class Loader(Protocol):
+    """The destination a pushed-down step runs in (a loader: ``loaders.base.Loader``)."""
+
+    dialect: str
+
 
 STYLES: dict[str, ParamStyle] = {"duckdb": "named", "postgres": "numeric"}
 

@@ -22,7 +22,7 @@ from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 if TYPE_CHECKING:
     from dagwright.context import Interval, RunContext
     from dagwright.errors import Problem
-    from dagwright.spec.load import PipelineSpec
+    from dagwright.spec.pipeline import PipelineSpec
     from dagwright.spec.sections import Transform
     from dagwright.staging import StagedTable
     from dagwright.workspace import Workspace

@@ -51,8 +51,7 @@ def _utc(value: Any) -> datetime | None:
 
 
 def run_interval(plan: Plan, context: Any) -> Interval | None:
-    from dagwright.context import Interval
-    from dagwright.intervals import cron_of, latest_interval
+    from dagwright.intervals import Interval, cron_of, latest_interval
 
     schedule = plan.spec.model.schedule
     if cron_of(schedule) is None:
@@ -136,7 +135,8 @@ def choose_work(plan: Plan, loader: Loader, ctx: RunContext, source: str) -> Non
     it. Tables needing another portion of it are loaded by a later run; each load commits
     only what its table still needs, so tasks that chose differently never load twice."""
     from dagwright.executor import survey
-    from dagwright.needs import Pass, passes, sources_of
+    from dagwright.needs import passes, sources_of
+    from dagwright.work import Pass
 
     needs, satisfied = survey(plan, loader, ctx)
     chosen = next((p for p in passes(needs) if source in p.reads), None)

@@ -75,13 +75,11 @@ def handle(args: argparse.Namespace) -> int:
                 "(use --reprocess all to run them again)"
             )
         return 0
-    from dagwright.backfill import locks_whole_runs
+    from dagwright.backfill import sequential_because
 
-    if args.parallel > 1 and locks_whole_runs(plan):
-        console.print(
-            f"note: {plan.spec.model.destination.loader} takes one writer at a time, "
-            "so intervals run one after another"
-        )
+    why = sequential_because(plan) if args.parallel > 1 else None
+    if why:
+        console.print(f"note: {why}, so intervals run one after another")
     results = _run(plan, pending, args.parallel, console)
     console.print(_result_table(plan.pipeline, results))
     failed = [r for r in results if r.outcome == "failed"]

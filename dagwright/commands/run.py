@@ -28,9 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dagwright.context import Interval
     from dagwright.errors import DagwrightError
-    from dagwright.intervals import latest_interval, parse_when
+    from dagwright.intervals import Interval, latest_interval, parse_when
     from dagwright.plan import build_plan
     from dagwright.project import find_pipeline
     from dagwright.runner import run_pipeline

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+import dagwright.report.svg as svg
 from dagwright import __version__
-from dagwright.report import svg
 from dagwright.report.collect import RUN_ID_COLUMNS, ReportData
 from dagwright.state import StageRecord
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -12,46 +11,12 @@ from pydantic import ValidationError
 from dagwright import plugins
 from dagwright.errors import Problem, SpecError, did_you_mean
 from dagwright.spec.batch import collections_per_spec
-from dagwright.spec.model import PipelineBase, json_schema, pipeline_model
+from dagwright.spec.model import json_schema, pipeline_model
+from dagwright.spec.pipeline import PipelineSpec, discover, project_root_for
 from dagwright.spec.types import NAME_PATTERN
-from dagwright.spec.yaml_source import Document, Loc, read_yaml
+from dagwright.spec.yaml_source import Document, read_yaml
 
-
-@dataclass
-class PipelineSpec:
-    """A validated pipeline and where it came from."""
-
-    path: Path
-    project_root: Path
-    doc: Document
-    model: PipelineBase
-
-    @property
-    def name(self) -> str:
-        return self.model.pipeline
-
-    def problem(self, loc: Loc, message: str) -> Problem:
-        return self.doc.problem(loc, message)
-
-
-def discover(paths: list[Path]) -> list[Path]:
-    """Spec files under the given files and folders (``*.yaml`` and ``*.yml``)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")))
-        else:
-            found.append(path)
-    return found
-
-
-def project_root_for(path: Path) -> Path:
-    """The project a spec belongs to: the folder holding ``dags/`` (or the spec's folder)."""
-    path = path.resolve()
-    for parent in path.parents:
-        if parent.name == "dags":
-            return parent.parent
-    return path.parent
+__all__ = ["PipelineSpec", "discover", "load_spec", "load_specs", "project_root_for"]
 
 
 def load_spec(path: Path, project_root: Path | None = None) -> PipelineSpec:

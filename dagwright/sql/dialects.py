@@ -18,7 +18,8 @@ from pathlib import Path
 import sqlglot.expressions as exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.duckdb import DuckDB
-from sqlglot.generator import Generator
+
+from dagwright.sql.rules import elapsed
 
 ENGINES = ("duckdb", "postgres")
 """Dialects with a catalog of functions to check against (the engines dagwright runs)."""
@@ -59,31 +60,6 @@ _SYNTAX = frozenset(
 """Calls that are grammar, not catalog functions."""
 
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(")
-
-
-_SECONDS = {
-    "MICROSECOND": 0.000001,
-    "MILLISECOND": 0.001,
-    "SECOND": 1,
-    "MINUTE": 60,
-    "HOUR": 3600,
-    "DAY": 86400,
-}
-
-
-def elapsed(self: Generator, e: exp.TimestampDiff) -> str:
-    """TIMESTAMP_DIFF (BigQuery), TIMESTAMPDIFF (MySQL): whole units elapsed, not boundaries."""
-    unit = e.text("unit").upper() or "DAY"
-    if unit.endswith("S") and unit[:-1] in _SECONDS:
-        unit = unit[:-1]
-    if unit not in _SECONDS:
-        self.unsupported(f"TIMESTAMPDIFF in {unit} units (whole {unit.lower()} units elapsed)")
-        return self.function_fallback_sql(e)
-    seconds = exp.Extract(
-        this=exp.var("epoch"), expression=exp.Sub(this=e.this, expression=e.expression)
-    )
-    ratio = exp.Div(this=seconds, expression=exp.Literal.number(_SECONDS[unit]))
-    return self.sql(exp.cast(exp.func("TRUNC", ratio), exp.DType.BIGINT))
 
 
 def _median_double(self: DuckDB.Generator, e: exp.Median) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import sqlglot.expressions as exp
 from sqlglot.dialects.postgres import Postgres
 
-from dagwright.sql.dialects import elapsed
+from dagwright.sql.rules import elapsed
 
 
 def _gt_zero(call: exp.Expression) -> exp.Expression:

@@ -77,7 +77,7 @@ def b_is_stopped():
 
 if role == "A":
     import loaders.duckdb, loaders.postgres
-    from loaders.warehouse import Session
+    from loaders.session import Session
 
     held = []
     for cls in Session.__subclasses__():

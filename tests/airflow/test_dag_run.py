@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 
-from dagwright.context import Interval
-from dagwright.intervals import parse_when
+from dagwright.intervals import Interval, parse_when
 from dagwright.plan import build_plan
 from dagwright.runner import run_pipeline
 from dagwright.spec.load import load_spec

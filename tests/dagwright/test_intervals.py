@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from croniter import croniter
 
-from dagwright.context import Interval
-from dagwright.intervals import as_utc, latest_interval
+from dagwright.intervals import Interval, as_utc, latest_interval
 
 
 def by_croniter(cron: str, now: datetime) -> Interval:

@@ -8,8 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from dagwright.context import Interval
-from dagwright.intervals import parse_when
+from dagwright.intervals import Interval, parse_when
 from dagwright.plan import build_plan
 from dagwright.runner import run_pipeline
 from tests.conftest import Project

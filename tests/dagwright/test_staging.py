@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import fsspec
 
-from dagwright.context import Interval
-from dagwright.intervals import parse_when
+from dagwright.intervals import Interval, parse_when
 from dagwright.plan import build_plan
 from dagwright.runner import run_pipeline
 from dagwright.spec.load import load_spec
@@ -66,9 +65,9 @@ def test_remote_file_is_downloaded_when_not_written_here(tmp_path, monkeypatch) 
     assert written.rows == 3
 
     monkeypatch.setenv("DAGWRIGHT_STAGING_CACHE", str(tmp_path / "reader"))
-    from dagwright import staging
+    from dagwright import spool
 
-    staging._fresh.clear()
+    spool._fresh.clear()  # as in another process: nothing fetched yet
     copy = local_path(uri)
     assert copy.startswith(str(tmp_path / "reader"))
     assert pq.read_table(copy).column("a").to_pylist() == [1, 2, 3]

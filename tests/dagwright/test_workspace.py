@@ -11,8 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagwright.context import Interval
-from dagwright.intervals import parse_when
+from dagwright.intervals import Interval, parse_when
 from dagwright.plan import build_plan
 from dagwright.runner import run_pipeline
 from dagwright.spec.load import load_spec

@@ -243,8 +243,7 @@ def test_check_on_a_missing_column_names_the_columns(orders_project: Project) ->
 
 
 def test_example_pipeline_checks_pass_and_warn(example_project: Project) -> None:
-    from dagwright.context import Interval
-    from dagwright.intervals import parse_when
+    from dagwright.intervals import Interval, parse_when
 
     plan = build_plan(load_spec(example_project.dags / "shop_daily.yaml"))
     january = Interval(parse_when("2026-01-01"), parse_when("2026-02-01"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dagwright.context import Interval
+from dagwright.intervals import Interval
 from dagwright.runner import RunOutcome
 from tests.conftest import Project
 

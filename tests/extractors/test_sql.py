@@ -185,7 +185,7 @@ def test_incremental_three_runs_load_each_change_once(
 
 
 def test_sqlite_file_path_and_data_interval(project: Project, run_spec) -> None:
-    from dagwright.context import Interval
+    from dagwright.intervals import Interval
 
     path = project.root / "data" / "app.sqlite"
     with sqlite3.connect(path) as con:

@@ -7,7 +7,8 @@ Used as ``python killpoint.py ARGS...`` (the arguments of ``dagwright``). Enviro
   PostgreSQL;
   with ``KILL_WORD=COMMIT``, the N-th statement starting with that word;
 - ``SLOW_STATEMENT=N`` and ``SLOW_SECONDS=S``: sleep S seconds before the N-th statement
-  (a slow run, to hold the warehouse while another process starts);
+  (with ``SLOW_WORD=COMMIT``, the N-th starting with that word): a slow run, to hold the
+  warehouse while another process starts;
 - ``STATEMENT_LOG=path``: append each statement's first word to ``path`` (to learn N and
   where the COMMITs are, from a clean run);
 - inside check stages: ``KILL_CHUNK=N`` SIGKILLs when the N-th chunk of a validation is
@@ -40,6 +41,8 @@ KILL_WORD = os.environ.get("KILL_WORD", "").upper()
 LOG = os.environ.get("STATEMENT_LOG")
 SLOW_AT = int(os.environ.get("SLOW_STATEMENT", "0"))
 SLOW_SECONDS = float(os.environ.get("SLOW_SECONDS", "0"))
+SLOW_WORD = os.environ.get("SLOW_WORD", "").upper()
+_slow_words = 0
 
 
 def _die() -> None:
@@ -48,12 +51,15 @@ def _die() -> None:
 
 def _statement(sql: str, run: Callable[[], object]) -> object:
     """Count one statement, then run it; die just before or after it if it is the one."""
-    global _count, _words
+    global _count, _words, _slow_words
     word = (sql.split() or ["?"])[0].upper()
     with _lock:
         _count += 1
         _words += word == KILL_WORD
-        number = _count
+        _slow_words += word == SLOW_WORD
+        number = _slow_words if SLOW_WORD and word == SLOW_WORD else _count
+        if SLOW_WORD and word != SLOW_WORD:
+            number = 0
         target = _words if KILL_WORD else _count
         kill = target == KILL_AT and (word == KILL_WORD or not KILL_WORD)
         if LOG:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dagwright.context import Interval
 from dagwright.errors import SpecError
+from dagwright.intervals import Interval
 from dagwright.plan import build_plan
 from dagwright.runner import run_pipeline
 from dagwright.spec.load import load_spec

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from dagwright.cli import main
-from dagwright.context import Interval
-from dagwright.intervals import parse_when
+from dagwright.intervals import Interval, parse_when
 from dagwright.plan import build_plan
 from dagwright.runner import run_pipeline
 from dagwright.spec.load import load_spec
