@@ -102,3 +102,17 @@ def latest_interval(
     end = it.get_prev(datetime)
     start = it.get_prev(datetime)
     return Interval(as_utc(start), as_utc(end))
+
+
+def interval_containing(schedule: str | list[str] | None, moment: datetime) -> Interval | None:
+    """The schedule's interval that ``moment`` falls in (``[start, end)``, start <= moment):
+    what a scheduled run whose logical date is ``moment`` covers."""
+    cron = cron_of(schedule)
+    if cron is None:
+        return None
+    from croniter import croniter
+
+    moment = as_utc(moment)
+    start = moment if croniter.match(cron, moment) else croniter(cron, moment).get_prev(datetime)
+    end = croniter(cron, start).get_next(datetime)
+    return Interval(as_utc(start), as_utc(end))

@@ -3,15 +3,19 @@
 Data intervals come from the Airflow run, never from the clock:
 
 - scheduled and backfill runs use the run's ``data_interval_start``/``data_interval_end``;
-- a manual run without a data interval of a cron-scheduled pipeline gets the latest complete
-  interval before the run's ``run_after`` (what ``dagwright run`` does without ``--start``);
+- a manual run with a logical date loads the interval that date falls in, the one a
+  scheduled or backfill run of that logical date loads (Airflow itself gives such a run
+  the interval *before* it, which a backfill of that date would then skip);
+- a manual run without a logical date gets the latest complete interval before its
+  ``run_after`` (what ``dagwright run`` does without ``--start``);
 - asset-triggered runs, and pipelines scheduled ``@once``/``@continuous``/not at all, are
   full runs with no interval (as ``dagwright run`` does for them): incremental sources read
   past their watermark and interval-keyed loads do not delete an interval first.
 
 XCom carries only ``StageResult.to_dict()`` without its SQL (staged file reference, row
-count, schema fingerprint, watermark); the data stays in the staging area, a local folder
-by default or any fsspec URL set in ``DAGWRIGHT_STAGING_ROOT`` for multi-worker setups.
+count, schema fingerprint, what an extract read: marks and files); the data stays in the
+staging area, a local folder by default or any fsspec URL set in ``DAGWRIGHT_STAGING_ROOT``
+for multi-worker setups.
 """
 
 from __future__ import annotations
@@ -51,15 +55,23 @@ def _utc(value: Any) -> datetime | None:
 
 
 def run_interval(plan: Plan, context: Any) -> Interval | None:
-    from dagwright.intervals import Interval, cron_of, latest_interval
+    """The data interval an Airflow run loads (see the module's docstring)."""
+    from dagwright.intervals import Interval, cron_of, interval_containing, latest_interval
 
     schedule = plan.spec.model.schedule
     if cron_of(schedule) is None:
         return None
+    dag_run = context["dag_run"]
+    kind = getattr(dag_run, "run_type", None)
+    if getattr(kind, "value", kind) == "manual":
+        logical = _utc(getattr(dag_run, "logical_date", None))
+        if logical is not None:
+            return interval_containing(schedule, logical)
+        run_after = _utc(getattr(dag_run, "run_after", None) or dag_run.start_date)
+        return latest_interval(schedule, run_after)
     start, end = _utc(context.get("data_interval_start")), _utc(context.get("data_interval_end"))
     if start is not None and end is not None and end > start:
         return Interval(start, end)
-    dag_run = context["dag_run"]
     run_after = _utc(getattr(dag_run, "run_after", None) or dag_run.start_date)
     return latest_interval(schedule, run_after)
 

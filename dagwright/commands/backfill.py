@@ -151,6 +151,13 @@ def _via_airflow(pipeline, intervals, args, console) -> int:  # noqa: ANN001
     if executable is None:
         raise ConfigError("the airflow command is not installed: pip install 'dagwright[airflow]'")
     console.print(f"{len(intervals)} interval(s) handed to Airflow: {' '.join(command)}")
+    if args.dry_run:
+        proc = subprocess.run([executable, *command[1:]], capture_output=True, text=True)
+        console.print((proc.stdout + proc.stderr).strip())
+        return proc.returncode
+    from datetime import UTC, datetime, timedelta
+
+    since = datetime.now(UTC) - timedelta(seconds=5)
     proc = subprocess.run([executable, *command[1:]], capture_output=True, text=True)
     output = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
@@ -160,9 +167,46 @@ def _via_airflow(pipeline, intervals, args, console) -> int:  # noqa: ANN001
             + "\n".join(last)
             + "\nhint: is AIRFLOW_HOME set, the metadata database migrated and the DAG parsed?"
         )
-    console.print(output.splitlines()[-1] if output else "backfill created")
+    from dagwright.airflow.backfills import newest_backfill
+
+    handed = newest_backfill(pipeline, intervals, since)
+    console.print(_handed_table(pipeline, handed))
+    queued = [h for h in handed if h.run_id is not None]
+    left = [h for h in handed if h.run_id is None]
+    console.print(f"Airflow created {len(queued)} run(s) for {len(intervals)} interval(s)")
+    for h in left:
+        held = f": {h.held_by} holds that logical date" if h.held_by else ""
+        console.print(
+            f"  not run by this backfill: {_when(h.interval.start)} .. {_when(h.interval.end)}"
+            f" ({h.reason}{held})"
+        )
+    if left:
+        console.print(
+            "  hint: `dagwright status` shows whether those intervals are loaded; to run them "
+            "again, backfill with --reprocess all (Airflow clears and reruns the run holding "
+            f"the date) or run them locally: dagwright run {pipeline} --start D --end D"
+        )
     console.print(
         f"Airflow's scheduler runs them; follow with `dagwright status {pipeline}` "
         "or in the Airflow UI (Backfills)"
     )
     return 0
+
+
+def _handed_table(pipeline, handed):  # noqa: ANN001, ANN202
+    from rich.table import Table
+
+    table = Table(
+        "interval", "Airflow run", "state", "not run because", title=f"{pipeline} in Airflow"
+    )
+    for h in handed:
+        why = h.reason or ""
+        if h.held_by:
+            why += f": {h.held_by}"
+        table.add_row(
+            f"{_when(h.interval.start)} .. {_when(h.interval.end)}",
+            h.run_id or "",
+            h.state or "",
+            why,
+        )
+    return table

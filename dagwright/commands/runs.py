@@ -15,21 +15,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from dagwright.executor import make_loader
     from dagwright.plan import build_plan
     from dagwright.project import pipeline_specs
 
+    from dagwright.errors import DagwrightError
+
     specs, _ = pipeline_specs(args.project, args.pipeline)
     runs = []
     seen_destinations: set[str] = set()
+    console = Console(highlight=False)
+    unreadable = 0
     for spec in specs:
-        loader = make_loader(build_plan(spec))
         key = repr(spec.model.destination)
         if key in seen_destinations:
             continue
         seen_destinations.add(key)
-        runs += loader.state.recent_runs(args.pipeline, args.limit)
+        try:
+            loader = make_loader(build_plan(spec))
+            try:
+                runs += loader.state.recent_runs(args.pipeline, args.limit)
+            finally:
+                loader.close()
+        except DagwrightError as exc:
+            unreadable += 1
+            console.print(
+                Text(f"note: the run log of {spec.name} ({spec.path.name}) cannot be read: {exc}")
+            )
     runs.sort(key=lambda r: r.started_at, reverse=True)
     table = Table(
         "run id", "pipeline", "interval", "status", "started", "seconds", "rows loaded", "error"
@@ -52,5 +66,5 @@ def handle(args: argparse.Namespace) -> int:
             f"{loaded:,}",
             (run.error or "").splitlines()[0][:60] if run.error else "",
         )
-    Console(highlight=False).print(table)
-    return 0
+    console.print(table)
+    return 1 if unreadable and not runs else 0

@@ -72,7 +72,11 @@ def find_run(
         if key in seen:
             continue
         seen.add(key)
-        for run in loader.state.recent_runs(pipeline, 100_000 if run_id else 1):
+        try:
+            recent = loader.state.recent_runs(pipeline, 100_000 if run_id else 1)
+        except DagwrightError:
+            continue  # a destination that cannot be reached holds no run we could report
+        for run in recent:
             if run_id is None or run.run_id == run_id or run.run_id.startswith(run_id):
                 found.append((plan, loader, run))
     if run_id is not None:

@@ -8,6 +8,8 @@ from dagwright.errors import Problem, did_you_mean
 from dagwright.spec.inputs import transform_inputs
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from dagwright.spec.pipeline import PipelineSpec
 
 
@@ -69,15 +71,39 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
     return problems
 
 
+def _span(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _appends(spec: PipelineSpec) -> list[Problem]:
     """An ``append`` that would add everything its sources return again on every run must
     say so (``snapshot: true``); one that cannot must not."""
     from dagwright.needs import appends_snapshots
     from dagwright.plan import build_plan
 
+    from dagwright.needs import sources_of
+
     plan = build_plan(spec)
     problems = []
     for table, load in spec.model.loads.items():
+        if load.write == "append":
+            for source in sources_of(plan, table):
+                inc = spec.model.sources[source].incremental
+                if inc is not None and inc.lookback is not None and not inc.use_interval:
+                    problems.append(
+                        spec.problem(
+                            ("sources", source, "incremental", "lookback"),
+                            f"source {source!r} re-reads {_span(inc.lookback)} behind its "
+                            "mark, and "
+                            f"load {table!r} appends: the rows read again would be added "
+                            "twice. hint: use write: merge with primary_key on that load, or "
+                            "drop lookback",
+                        )
+                    )
         why = appends_snapshots(plan, table)
         if why is not None and not load.snapshot:
             problems.append(

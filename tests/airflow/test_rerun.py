@@ -43,7 +43,7 @@ def counts():
 dag = DagBag("dags").dags["cursor_rerun"]
 runs = []
 for _ in range(2):
-    run = dag.test(logical_date=datetime(2026, 1, 2, tzinfo=UTC))
+    run = dag.test(logical_date=datetime(2026, 1, 1, tzinfo=UTC))
     runs.append({"state": str(run.state), "run_id": run.run_id, "counts": counts()})
 print("@@" + json.dumps(runs))
 """

@@ -1,8 +1,10 @@
 """A shop DAG under a real Airflow: scheduler (LocalExecutor), dag-processor, api-server.
 
 Every task runs in its own process, so the staged Parquet files and the XCom references
-really cross process boundaries. A ``dagwright backfill --via airflow`` of three intervals
-(three runs at once) must leave the warehouse as the planner says. The pipeline is the
+really cross process boundaries. A manual run with a logical date loads that date's
+interval; a ``dagwright backfill --via airflow`` of three intervals then reports the one
+the manual run holds (Airflow creates no run there) and must leave the warehouse as the
+planner says. The pipeline is the
 example's data flow without its Great Expectations checks (``test_dag_run`` runs the full
 example through Airflow): a check task imports GE, which costs a minute per task process
 on a busy two-core machine and would not fit the time this test may take. The metadata database is a
@@ -150,17 +152,35 @@ def test_airflow_backfill_under_the_scheduler(project: Project, tmp_path: Path, 
     assert migrated.returncode == 0, migrated.stderr[-3000:]
     started = time.monotonic()
     with airflow_services(env, airflow_home.home):
-        backfill = None
+        # A manual run with a logical date takes that date's interval, 2026-01-03, first.
+        trigger = None
         while time.monotonic() - started < 120:  # until the dag-processor has parsed the DAG
-            backfill = project.cli(
-                "backfill", "shop_lean", "--start", "2026-01-02", "--end", "2026-01-05",
-                "--via", "airflow", "--parallel", "3", env=env,
-            )  # fmt: skip
-            if backfill.returncode == 0:
+            trigger = airflow_cli(
+                env, "dags", "trigger", "shop_lean", "--logical-date", "2026-01-03T00:00:00+00:00"
+            )
+            if trigger.returncode == 0:
                 break
             time.sleep(3)
-        assert backfill is not None and backfill.returncode == 0, backfill.stdout + backfill.stderr
-        assert "3 interval(s) handed to Airflow" in backfill.stdout
+        assert trigger is not None and trigger.returncode == 0, trigger.stdout + trigger.stderr
+        manual: list[tuple[str, str]] = []
+        while time.monotonic() - started < DEADLINE and not manual:
+            manual = [r for r in finished_runs(project) if r[0].startswith("manual__")]
+            time.sleep(2)
+        assert manual and manual[0][1] == "success", manual
+        assert loaded_days(project).get("fct_orders") == {"2026-01-03"}
+
+        backfill = project.cli(
+            "backfill", "shop_lean", "--start", "2026-01-02", "--end", "2026-01-05",
+            "--via", "airflow", "--parallel", "3", env=env,
+        )  # fmt: skip
+        assert backfill.returncode == 0, backfill.stdout + backfill.stderr
+        said = " ".join(backfill.stdout.split())
+        assert "3 interval(s) handed to Airflow" in said
+        assert "Airflow created 2 run(s) for 3 interval(s)" in said
+        assert (
+            "not run by this backfill: 2026-01-03 00:00 .. 2026-01-04 00:00 (already exists: "
+            f"manual run {manual[0][0]} (success) holds that logical date)"
+        ) in said
 
         want = {"2026-01-02", "2026-01-03", "2026-01-04"}
         days: dict[str, set[str]] = {}
@@ -183,8 +203,8 @@ def test_airflow_backfill_under_the_scheduler(project: Project, tmp_path: Path, 
             time.sleep(2)
 
     assert sorted(s for _, s in finished) == ["success"] * 3
-    assert sorted(r for r, _ in finished) == [
-        f"backfill__2026-01-0{d}T00:00:00+00:00" for d in (3, 4, 5)
+    assert sorted(r for r, _ in finished if r.startswith("backfill__")) == [
+        f"backfill__2026-01-0{d}T00:00:00+00:00" for d in (3, 5)
     ]
     expected = orders_between(project, "2026-01-02", "2026-01-05")
     loaded = [r[0] for r in project.query('SELECT order_id FROM "fct_orders"')]
