@@ -17,11 +17,10 @@ def handle(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
+    from dagwright.errors import DagwrightError
     from dagwright.executor import make_loader
     from dagwright.plan import build_plan
     from dagwright.project import pipeline_specs
-
-    from dagwright.errors import DagwrightError
 
     specs, _ = pipeline_specs(args.project, args.pipeline)
     runs = []

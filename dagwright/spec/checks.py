@@ -82,10 +82,8 @@ def _span(value: timedelta) -> str:
 def _appends(spec: PipelineSpec) -> list[Problem]:
     """An ``append`` that would add everything its sources return again on every run must
     say so (``snapshot: true``); one that cannot must not."""
-    from dagwright.needs import appends_snapshots
+    from dagwright.needs import appends_snapshots, sources_of
     from dagwright.plan import build_plan
-
-    from dagwright.needs import sources_of
 
     plan = build_plan(spec)
     problems = []
