@@ -42,6 +42,13 @@ class RunContext:
     workspace: Workspace | None = None
     """Where in-process stages hand data over (local runner, DuckDB warehouse); None: Parquet."""
 
+    def serve(self, work: Pass) -> None:
+        """Run for ``work``'s tables: read each source as far as they need it."""
+        self.work = work
+        reads = work.reads.items()
+        self.watermarks = {s: r.after for s, r in reads if r.after is not None}
+        self.files = {s: r.files for s, r in reads if r.files is not None}
+
     @property
     def staging_dir(self) -> str:
         return f"{self.staging_root.rstrip('/')}/{self.pipeline}/{self.run_id}"

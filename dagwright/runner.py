@@ -10,12 +10,11 @@ whatever happens in between.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,17 +22,16 @@ from typing import TYPE_CHECKING, Any
 from dagwright.context import RunContext, new_run_id
 from dagwright.errors import DagwrightError
 from dagwright.executor import StageExecutor, StageResult, make_loader, survey
+from dagwright.handover import open_workspace, place_homes, release_read
 from dagwright.needs import passes
 from dagwright.plan import Plan, Stage, stage_id
 from dagwright.secrets import mask
-from dagwright.staging import is_local, remove_run, stage_uri
-from dagwright.state import LOCAL, Portion, RunRecord, StageRecord
+from dagwright.staging import is_local, remove_run
+from dagwright.state import LOCAL, Portion, RunRecord, StageRecord, abandon_dead
 
 if TYPE_CHECKING:
     from dagwright.intervals import Interval
-    from dagwright.state import StateStore
     from dagwright.work import Pass
-    from dagwright.workspace import Workspace
     from loaders.base import Loader
 
 Listener = Callable[[Stage, str, StageResult | None], None]
@@ -92,7 +90,8 @@ def run_pipeline(
     seen: dict[str, Any] = {}
     try:
         with loader.run_lock(plan.pipeline, interval) as exclusive:
-            abandon_dead_runs(loader.state, plan.pipeline, exclusive, staging, base)
+            for dead in abandon_dead(loader.state, plan.pipeline, exclusive, base):
+                remove_run(f"{staging.rstrip('/')}/{plan.pipeline}/{dead}")
             while True:
                 number = len(outcome.records) + 1
                 ctx = RunContext(
@@ -112,16 +111,13 @@ def run_pipeline(
                         outcome.records.append(_skip(plan, loader, ctx, listener, satisfied))
                         outcome.note = _note(satisfied)
                     break
-                ctx.work = work[0]
-                reads = ctx.work.reads.items()
-                ctx.watermarks = {s: r.after for s, r in reads if r.after is not None}
-                ctx.files = {s: r.files for s, r in reads if r.files is not None}
+                ctx.serve(work[0])
                 record, results = _pass(
                     plan, ctx, loader, exclusive, max_workers, listener, keep_staging, satisfied
                 )
                 outcome.records.append(record)
                 outcome.results.update(results)
-                served |= set(ctx.work.needs)
+                served |= set(work[0].needs)
                 seen |= _marks_read(results)
     finally:
         loader.close()
@@ -140,16 +136,7 @@ def _pass(
 ) -> tuple[RunRecord, dict[str, StageResult]]:
     """Run the stages that serve ``ctx.work``'s tables, recorded as one run."""
     assert ctx.work is not None
-    record = RunRecord(
-        run_id=ctx.run_id,
-        pipeline=plan.pipeline,
-        interval_start=ctx.interval.start if ctx.interval else None,
-        interval_end=ctx.interval.end if ctx.interval else None,
-        status="running",
-        started_at=datetime.now(UTC),
-        stages=[StageRecord(stage=s.id, kind=s.kind) for s in plan.ordered()],
-        runner=LOCAL,
-    )
+    record = _record(plan, ctx, "running")
     wanted = serving(plan, ctx.work)
     with ExitStack() as stack:
         stack.enter_context(loader.state.hold(record))
@@ -181,49 +168,6 @@ def serving(plan: Plan, work: Pass) -> set[str]:
                 wanted.add(sid)
                 frontier += plan.stages[sid].upstream
     return wanted
-
-
-def open_workspace(loader: Loader) -> Workspace | None:
-    """The run's in-process workspace, when the destination offers one.
-
-    ``DAGWRIGHT_WORKSPACE=0`` turns it off (every stage output a Parquet file, as on Airflow).
-    """
-    if os.environ.get("DAGWRIGHT_WORKSPACE", "1") == "0":
-        return None
-    opener = getattr(loader, "open_workspace", None)
-    return opener() if opener is not None else None
-
-
-def place_homes(
-    plan: Plan, ctx: RunContext, loader: Loader, wanted: set[str]
-) -> dict[str, set[str]]:
-    """Store each output that one replace load takes whole beside that load's table.
-
-    The load renames it into place instead of copying it (``Workspace.place``), so it runs
-    after the other stages reading that output: returned, per load stage.
-    """
-    workspace = ctx.workspace
-    target_of = getattr(loader, "target", None)
-    if workspace is None or target_of is None:
-        return {}
-    waits: dict[str, set[str]] = {}
-    for stage in plan.stages.values():
-        if stage.id not in wanted:
-            continue
-        if stage.kind == "transform":
-            if not plan.spec.model.transforms[stage.name].local_sql:
-                continue
-        elif stage.kind != "extract":
-            continue
-        readers = [r for r in plan.readers(stage.id) if r.id in wanted]
-        loads = [r for r in readers if r.kind == "load"]
-        if len(loads) != 1 or plan.spec.model.loads[loads[0].name].write != "replace":
-            continue
-        load = loads[0]
-        if workspace.place(stage_uri(ctx.staging_dir, stage.id), target_of(load.name), ctx.run_id):
-            later = plan.downstream(load.id)
-            waits[load.id] = {r.id for r in readers if r.id != load.id and r.id not in later}
-    return waits
 
 
 def _execute(
@@ -308,56 +252,6 @@ def _execute(
     return results
 
 
-def release_read(
-    plan: Plan, ctx: RunContext, stage: Stage, results: dict[str, StageResult], failed: set[str]
-) -> None:
-    """Free the workspace outputs that every reader has now read (memory back early).
-
-    A check stage hands on its input's URI, so the readers of an output are those of
-    every stage holding its URI.
-    """
-    if ctx.workspace is None:
-        return
-    for up in stage.upstream:
-        staged = results[up].staged if up in results else None
-        if staged is None:
-            continue
-        holders = {k for k, r in results.items() if r.staged and r.staged.uri == staged.uri}
-        readers = [s.id for s in plan.stages.values() if holders & set(s.upstream)]
-        if all(r in results or r in failed for r in readers):
-            ctx.workspace.release(staged.uri)
-
-
-def abandon_dead_runs(
-    store: StateStore, pipeline: str, exclusive: bool, staging_root: str, current: str
-) -> list[str]:
-    """Mark this pipeline's local runs left 'running' by a dead process as 'abandoned'.
-
-    The destination tells which are dead (``StateStore.alive``): with the run-wide lock
-    held (DuckDB), every one; on PostgreSQL, those whose process no longer holds its lock.
-    Their uncommitted loads were rolled back by the database; their staged files go.
-    """
-    marked: list[str] = []
-    for run in store.recent_runs(pipeline, limit=1000):
-        if run.status != "running" or run.runner not in (LOCAL, None):
-            continue
-        if run.run_id == current or store.alive(run, exclusive):
-            continue
-        run.status = "abandoned"
-        run.finished_at = datetime.now(UTC)
-        run.error = (
-            f"the process running it ended without finishing (killed or crashed); "
-            f"found by run {current}. Its uncommitted loads were rolled back."
-        )
-        for stage in run.stages:
-            if stage.status in ("pending", "running"):
-                stage.status = "abandoned"
-        store.record_run(run)
-        remove_run(f"{staging_root.rstrip('/')}/{pipeline}/{run.run_id}")
-        marked.append(run.run_id)
-    return marked
-
-
 def _marks_read(results: dict[str, StageResult]) -> dict[str, Any]:
     """The high-water mark each cursor source was read up to in a pass."""
     marks: dict[str, Any] = {}
@@ -374,6 +268,24 @@ def _note(satisfied: dict[str, str]) -> str:
     return "nothing to do: every table has what this run would load\n  " + "\n  ".join(lines)
 
 
+def _record(plan: Plan, ctx: RunContext, status: str) -> RunRecord:
+    return RunRecord(
+        run_id=ctx.run_id,
+        pipeline=plan.pipeline,
+        interval_start=ctx.interval.start if ctx.interval else None,
+        interval_end=ctx.interval.end if ctx.interval else None,
+        status=status,
+        started_at=datetime.now(UTC),
+        stages=[
+            StageRecord(
+                stage=s.id, kind=s.kind, status="skipped" if status == "skipped" else "pending"
+            )
+            for s in plan.ordered()
+        ],
+        runner=LOCAL,
+    )
+
+
 def _skip(
     plan: Plan,
     loader: Loader,
@@ -381,27 +293,13 @@ def _skip(
     listener: Listener | None,
     satisfied: dict[str, str],
 ) -> RunRecord:
-    now = datetime.now(UTC)
-    record = RunRecord(
-        run_id=ctx.run_id,
-        pipeline=plan.pipeline,
-        interval_start=ctx.interval.start if ctx.interval else None,
-        interval_end=ctx.interval.end if ctx.interval else None,
-        status="skipped",
-        started_at=now,
-        finished_at=now,
-        stages=[
-            replace(
-                StageRecord(stage=s.id, kind=s.kind),
-                status="skipped",
-                error=satisfied.get(s.name) if s.kind == "load" else None,
-            )
-            for s in plan.ordered()
-        ],
-        runner=LOCAL,
-    )
+    """The record of a run that found nothing to do: each load says why."""
+    record = _record(plan, ctx, "skipped")
+    record.finished_at = record.started_at
     notify = listener or (lambda *_: None)
-    for stage in plan.ordered():
+    for stage, stage_record in zip(plan.ordered(), record.stages, strict=True):
+        if stage.kind == "load":
+            stage_record.error = satisfied.get(stage.name)
         notify(stage, "skipped", None)
     loader.state.record_run(record)
     return record

@@ -22,7 +22,7 @@ import signal
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -269,6 +269,34 @@ class StateStore(ABC):
         run of it is alive. Without a way to tell, a run counts as alive.
         """
         return not exclusive
+
+
+def abandon_dead(store: StateStore, pipeline: str, exclusive: bool, current: str) -> list[str]:
+    """Mark this pipeline's local runs left 'running' by a dead process as 'abandoned'.
+
+    The destination tells which are dead (``StateStore.alive``): with the run-wide lock
+    held (DuckDB), every one; on PostgreSQL, those whose process no longer holds its lock.
+    Their uncommitted loads were rolled back by the database. Returns the run ids marked
+    (the caller removes their staged files).
+    """
+    marked: list[str] = []
+    for run in store.recent_runs(pipeline, limit=1000):
+        if run.status != "running" or run.runner not in (LOCAL, None):
+            continue
+        if run.run_id == current or store.alive(run, exclusive):
+            continue
+        run.status = "abandoned"
+        run.finished_at = datetime.now(UTC)
+        run.error = (
+            f"the process running it ended without finishing (killed or crashed); "
+            f"found by run {current}. Its uncommitted loads were rolled back."
+        )
+        for stage in run.stages:
+            if stage.status in ("pending", "running"):
+                stage.status = "abandoned"
+        store.record_run(run)
+        marked.append(run.run_id)
+    return marked
 
 
 def encode_watermark(value: Any) -> str:
