@@ -20,7 +20,11 @@ destination: {loader: postgres, connection: parallel_pg, schema: backfill_parall
 loads:
   fct_orders: {from: orders, write: merge, primary_key: [order_id]}
   orders_by_day: {from: orders, write: delete_insert, interval_column: ordered_at}
+  orders_log: {from: orders, write: append}
 """
+
+
+TABLES = ["fct_orders", "orders_by_day", "orders_log"]
 
 
 def _orders(project: Project, start: str, end: str) -> set[int]:
@@ -50,11 +54,17 @@ def test_parallel_backfill_into_postgres_loads_each_interval_once(
     assert sorted(r[0] for r in fct) == sorted(expected)
     by_day = postgres.execute("select count(*) from backfill_parallel.orders_by_day")
     assert by_day == [(len(expected),)]
-    ledger = postgres.execute(
-        "select table_name, count(distinct interval_start) from _dagwright.intervals "
-        "where pipeline = 'orders_parallel' group by 1 order by 1"
-    )
-    assert ledger == [("fct_orders", 4), ("orders_by_day", 4)]
+    log = postgres.execute("select order_id from backfill_parallel.orders_log")
+    assert sorted(r[0] for r in log) == sorted(expected), "each order appended once"
+
+    def loads() -> list[tuple]:
+        """Committed loads per table and interval (one record per load, never rewritten)."""
+        return postgres.execute(
+            "select table_name, interval_start, count(*) from _dagwright.loads "
+            "where pipeline = 'orders_parallel' group by 1, 2 order by 1, 2"
+        )
+
+    assert [(t, n) for t, _, n in loads()] == [(t, 1) for t in TABLES for _ in range(4)]
 
     again = project.cli(*args, "--parallel", "2", env=env)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -67,3 +77,6 @@ def test_parallel_backfill_into_postgres_loads_each_interval_once(
         (len(expected),)
     ]
     assert postgres.execute("select count(*) from backfill_parallel.orders_by_day") == by_day
+    log = postgres.execute("select order_id from backfill_parallel.orders_log")
+    assert sorted(r[0] for r in log) == sorted(expected), "reprocessing replaced, not added"
+    assert [(t, n) for t, _, n in loads()] == [(t, 2) for t in TABLES for _ in range(4)]

@@ -8,12 +8,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from dagwright.intervals import Interval, parse_when
 from dagwright.plan import build_plan
 from dagwright.runner import run_pipeline
 from tests.conftest import Project
 
 JANUARY = Interval(parse_when("2026-01-01"), parse_when("2026-02-01"))
+JANUARY_BOUNDS = (JANUARY.start, JANUARY.end)
 
 
 def _csv(folder: Path, name: str) -> list[dict[str, str]]:
@@ -94,21 +97,25 @@ def test_rerun_of_same_interval_changes_nothing(example_project: Project, load_p
 
 
 def test_daily_intervals_add_up_to_the_month(example_project: Project, load_pipeline) -> None:
+    import random
+
     plan = build_plan(load_pipeline(example_project.dags / "shop_daily.yaml"))
-    for day in (3, 1, 2):  # out of order on purpose
-        interval = Interval(parse_when(f"2026-01-0{day}"), parse_when(f"2026-01-0{day + 1}"))
-        assert run_pipeline(plan, interval).ok
-    orders, daily = expected_shop(
-        example_project.root / "data" / "shop", parse_when("2026-01-01"), parse_when("2026-01-04")
-    )
+    days = list(range(1, 32))
+    random.Random(7).shuffle(days)  # out of order on purpose
+    for day in days:
+        start = parse_when(f"2026-01-{day:02d}")
+        end = parse_when("2026-02-01") if day == 31 else parse_when(f"2026-01-{day + 1:02d}")
+        outcome = run_pipeline(plan, Interval(start, end))
+        assert outcome.ok, outcome.error
+    orders, daily = expected_shop(example_project.root / "data" / "shop", *JANUARY_BOUNDS)
     fct = dict(example_project.query("select order_id, revenue from fct_orders"))
     assert fct == orders
-    (days,) = example_project.query("select count(distinct order_date) from agg_daily_revenue")[0]
-    assert days == 3
+    agg = example_project.query("select order_date, segment, revenue from agg_daily_revenue")
+    assert {(d, s): r for d, s, r in agg} == {k: v for k, v in daily.items() if v}
     ledger = example_project.query(
         'select table_name, count(*) from "_dagwright".intervals group by 1 order by 1'
     )
-    assert ledger == [("agg_daily_revenue", 3), ("dim_customers", 3), ("fct_orders", 3)]
+    assert ledger == [("agg_daily_revenue", 31), ("dim_customers", 31), ("fct_orders", 31)]
 
 
 def test_failed_stage_fails_run_and_leaves_tables(example_project: Project, load_pipeline) -> None:
@@ -158,12 +165,32 @@ def test_independent_branches_run_in_parallel(project: Project, load_pipeline) -
     assert project.query("select count(*) from tb") == [(5000,)]
 
 
-def test_staging_is_parquet_and_removed_after_run(example_project: Project, load_pipeline) -> None:
+def test_staging_is_parquet_and_removed_after_run(
+    example_project: Project, load_pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = build_plan(load_pipeline(example_project.dags / "shop_daily.yaml"))
     outcome = run_pipeline(plan, JANUARY, keep_staging=True)
     staged = outcome.results["extract_orders"].staged
     assert staged is not None and staged.uri.endswith(".parquet")
     assert Path(staged.uri).exists()
     assert staged.rows == 5000
-    outcome = run_pipeline(plan, JANUARY)
-    assert not Path(outcome.results["extract_orders"].staged.uri).exists()
+
+    # stages exchanging Parquet (as on Airflow): the files exist while the run needs them,
+    # and the run's staging folder is gone when it ends
+    import shutil
+
+    monkeypatch.setenv("DAGWRIGHT_WORKSPACE", "0")
+    pipeline_dir = Path(staged.uri).parent.parent
+    shutil.rmtree(pipeline_dir)
+    seen: dict[str, bool] = {}
+
+    def listener(stage, status, result) -> None:  # noqa: ANN001
+        if stage.id == "load_fct_orders" and status == "running":
+            seen["during"] = any(pipeline_dir.glob("*/extract_orders.parquet"))
+
+    outcome = run_pipeline(plan, JANUARY, listener=listener)
+    assert outcome.ok, outcome.error
+    assert seen == {"during": True}, "the run staged its extracts as Parquet files"
+    run_dir = Path(outcome.results["extract_orders"].staged.uri).parent
+    assert run_dir.name == outcome.record.run_id
+    assert not run_dir.exists(), "the run's staged files are removed when it ends"

@@ -53,6 +53,15 @@ def test_pipeline_runs_with_staging_on_an_fsspec_url(
     assert memory.find(run_dir) == []
     assert not any((tmp_path / "cache").rglob("*.parquet"))
 
+    # without keep_staging the run removes its objects, and their local copies, itself
+    interval = Interval(parse_when("2026-01-03"), parse_when("2026-01-04"))
+    outcome = run_pipeline(build_plan(spec), interval, staging_root="memory://dw-test/staging")
+    assert outcome.ok, outcome.record.error
+    run_dir = outcome.results["transform_paid"].staged.uri.rsplit("/", 1)[0]
+    assert run_dir.startswith("memory://") and outcome.record.run_id in run_dir
+    assert memory.find(run_dir) == []
+    assert not any((tmp_path / "cache").rglob("*.parquet"))
+
 
 def test_remote_file_is_downloaded_when_not_written_here(tmp_path, monkeypatch) -> None:
     import pyarrow as pa

@@ -84,12 +84,22 @@ def test_problems_in_a_suite_point_into_the_suite_file(orders_project: Project) 
     ]
 
 
-def test_validate_command_reports_and_fails(orders_project: Project) -> None:
+def test_validate_command_reports_and_fails(orders_project: Project, capsys) -> None:
     from dagwright.cli import main
 
-    orders_spec(orders_project, source="[{expect_column_values_to_be_in_set: {column: status}}]")
+    path = orders_spec(
+        orders_project, source="[{expect_column_values_to_be_in_set: {column: status}}]"
+    )
+    capsys.readouterr()
     code = main(["-C", str(orders_project.root), "validate", str(orders_project.dags)])
     assert code == 1
+    out = " ".join(capsys.readouterr().out.split())
+    line = next(
+        n for n, text in enumerate(path.read_text().splitlines(), 1) if "expect_column" in text
+    )
+    assert f"{path}:{line}:" in out, out
+    assert "expect_column_values_to_be_in_set" in out and "value_set" in out, out
+    assert "1 invalid" in out
 
 
 def test_valid_checks_pass_and_need_no_ge_import_after(orders_project: Project) -> None:

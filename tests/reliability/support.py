@@ -242,6 +242,19 @@ class CrashProject:
             con.close()
         return {"check_results": results, "validations": validations, "quarantine": quarantine}
 
+    def loads(self) -> dict[str, int]:
+        """Committed loads per table (one record per load, never rewritten)."""
+        import duckdb
+
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            rows = con.execute(
+                'SELECT table_name, COUNT(*) FROM "_dagwright"."loads" GROUP BY 1'
+            ).fetchall()
+        finally:
+            con.close()
+        return dict(rows)
+
     def runs(self) -> list[tuple[str, str]]:
         import duckdb
 

@@ -196,12 +196,14 @@ def test_unterminated_quote_fails_and_loads_nothing(case: Case) -> None:
 
 
 def test_unterminated_quote_is_located(tmp_path: Path) -> None:
-    output = Case(tmp_path).run(UNTERMINATED)[1]
+    code, output = Case(tmp_path).run(UNTERMINATED)
+    assert code == 1 and "Traceback" not in output
     assert "data/orders.csv line 3, column 'note'" in output
 
 
 def test_invalid_utf8_is_located(tmp_path: Path) -> None:
-    output = Case(tmp_path).run(INVALID_UTF8)[1]
+    code, output = Case(tmp_path).run(INVALID_UTF8)
+    assert code == 1 and "Traceback" not in output
     assert "data/orders.csv line 3, column 'note'" in output and "UTF-8" in output
 
 
@@ -213,7 +215,8 @@ def test_invalid_utf8_fails_and_loads_nothing(case: Case) -> None:
 
 
 def test_oversized_field_is_located(tmp_path: Path) -> None:
-    output = Case(tmp_path).run(OVERSIZED)[1]
+    code, output = Case(tmp_path).run(OVERSIZED)
+    assert code == 1 and "Traceback" not in output
     assert "data/orders.csv line 3" in output and "line size" in output
 
 

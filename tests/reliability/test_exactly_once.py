@@ -8,6 +8,8 @@ code and the message.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Project, run_cli
+from tests.reliability.support import KILLPOINT
 from tests.reliability.sweep import KINDS, Sweep, place_data, write_rows
 
 pytestmark = [pytest.mark.slow]
@@ -60,6 +63,11 @@ def test_the_same_file_appended_twice_is_loaded_once(tmp_path: Path) -> None:
     assert run_id in said, "the skip names the run that loaded the file"
     assert project.query("select id, amount from orders order by 1") == [(1, 10), (2, 20)]
     assert loads(project, "orders") == 1
+    # when no table needs anything the whole run is 'skipped', each load saying why
+    (status, stages) = project.query(
+        'select status, stages from "_dagwright".runs order by started_at desc limit 1'
+    )[0]
+    assert status == "skipped" and "every file of source 'orders' is loaded already" in stages
 
     # a touched file (new time, same content) is the same file
     stamp = time.time() + 5
@@ -240,3 +248,35 @@ def test_status_understands_a_range_run_and_the_schedule_bounds(
         "status", "shop_daily", "--start", "2026-01-01", "--end", "2099-01-01", cwd=tmp_path
     )
     assert "2099" not in future.stdout, "intervals still under way are not listed"
+
+
+def test_a_killed_run_is_marked_abandoned_with_the_reason_and_its_staged_files_go(
+    tmp_path: Path,
+) -> None:
+    import signal
+
+    from tests.reliability.support import child_env
+
+    project = Project(tmp_path)
+    project.dags.mkdir()
+    project.write_spec("landing", FILES)
+    write(tmp_path / "data" / "in" / "a.csv", [(i, i) for i in range(1000)])
+    env = child_env({"DAGWRIGHT_WORKSPACE": "0", "KILL_WORD": "COMMIT", "KILL_STATEMENT": "1"})
+    killed = subprocess.run(
+        [sys.executable, str(KILLPOINT), "run", "landing"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    (dead,) = project.query("select run_id from \"_dagwright\".runs where status = 'running'")[0]
+    staged = tmp_path / ".dagwright" / "staging" / "landing" / dead
+    assert any(staged.glob("*.parquet")), "the killed run left its staged files"
+
+    rerun = project.cli("run", "landing", env={"DAGWRIGHT_WORKSPACE": "0"})
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    runs = dict(project.query('select run_id, status from "_dagwright".runs'))
+    (error,) = project.query('select error from "_dagwright".runs where run_id = ?', [dead])[0]
+    assert runs[dead] == "abandoned"
+    (alive,) = [r for r in runs if r != dead]
+    assert f"ended without finishing (killed or crashed); found by run {alive}" in error
+    assert not staged.exists(), "the next run removed the killed run's staged files"
+    assert project.query("select count(*), count(distinct id) from orders") == [(1000, 1000)]

@@ -3,7 +3,7 @@
 Every trial runs the crash-test pipeline (append, replace, merge and delete_insert loads,
 a watermark-driven source and an interval-bounded one) in a subprocess and kills it:
 
-- at a random time within a clean run's duration (extract, transform or load), or
+- at a random time within a clean run's duration, after its first warehouse statement, or
 - just before or after a random statement on the warehouse file, or
 - just before or after the N-th COMMIT (the loads commit explicitly).
 
@@ -73,9 +73,9 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scenario]:
         seconds = time.perf_counter() - started
         assert done.returncode == 0, done.stdout + done.stderr
         statements = log.read_text().split()
-        result[name] = Scenario(
-            name, events, before, interval, project.state(), seconds, statements
-        )
+        state = project.state()
+        assert all(state["tables"].values()), f"the clean {name} run loaded every table"
+        result[name] = Scenario(name, events, before, interval, state, seconds, statements)
     return result
 
 
@@ -146,7 +146,9 @@ def unscheduled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scenario]
             shutil.copy(project.warehouse, before)
         done = project.run(None)
         assert done.returncode == 0, done.stdout + done.stderr
-        result[name] = Scenario(name, events, before, None, project.state(), 0.0, [])
+        state = project.state()
+        assert all(state["tables"].values()), f"the clean {name} run loaded every table"
+        result[name] = Scenario(name, events, before, None, state, 0.0, [])
     return result
 
 
@@ -172,8 +174,15 @@ def test_unscheduled_kill_between_loads_converges(
 def kill_after(
     project: CrashProject, scenario: Scenario, point: dict[str, Any], env: dict[str, str]
 ) -> subprocess.Popen[str]:
-    """SIGKILL the run ``point['at']`` seconds in; halve the delay if it finished first."""
-    for _ in range(5):
+    """SIGKILL the run ``point['at']`` seconds in, once it has reached the warehouse.
+
+    A kill that lands before the run's first warehouse statement (Python still starting)
+    proves nothing: the delay moves halfway to the clean run's end and the run is
+    started again. A run that finished first is undone and started again earlier.
+    """
+    log = Path(env["STATEMENT_LOG"])
+    for _ in range(8):
+        log.unlink(missing_ok=True)
         child = project.popen(scenario.interval, env)
         deadline = time.monotonic() + point["at"]
         while child.poll() is None and time.monotonic() < deadline:
@@ -181,13 +190,16 @@ def kill_after(
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
             child.communicate(timeout=60)
-            return child
+            if log.exists() and log.read_text().split():
+                return child
+            point["at"] = round((point["at"] + scenario.seconds) / 2, 3)
+            continue
         child.communicate()
         project.warehouse.unlink()
         if scenario.warehouse_before is not None:
             shutil.copy(scenario.warehouse_before, project.warehouse)
-        point["at"] = round(point["at"] / 2, 3)
-    raise AssertionError(f"the run always finished before the kill at {point}")
+        point["at"] = round(point["at"] * 0.75, 3)
+    raise AssertionError(f"no kill landed inside the run at {point}")
 
 
 def report(trial: int, scenario: str, point: dict[str, Any], converged: bool) -> None:

@@ -14,7 +14,7 @@ After a rerun of the same interval, the destination tables, ledger and watermark
 the check results, validations and quarantine tables (run ids and times aside) must equal
 a clean run's: nothing lost, nothing stored twice; and no run may still be ``running``.
 
-``DAGWRIGHT_KILL_POINTS`` (default 2 here) sets the number of trials, ``DAGWRIGHT_KILL_SEED``
+``DAGWRIGHT_KILL_POINTS`` (default 4 here: each kind of kill once) sets the number of trials, ``DAGWRIGHT_KILL_SEED``
 the seed; ``DAGWRIGHT_KILL_REPORT=path`` appends one JSON line per trial.
 """
 
@@ -33,7 +33,7 @@ import pytest
 from tests.reliability.support import CHECKED, DAY1, DAY2, CrashProject, write_events
 from tests.reliability.test_kill import report
 
-TRIALS = int(os.environ.get("DAGWRIGHT_KILL_POINTS", "2"))
+TRIALS = int(os.environ.get("DAGWRIGHT_KILL_POINTS", "4"))
 SEED = int(os.environ.get("DAGWRIGHT_KILL_SEED", "20261128"))
 ROWS_PER_DAY = 2_000
 CHUNKS = {"CHECK_CHUNK_ROWS": "400"}
@@ -86,12 +86,14 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scenario]:
         assert done.returncode == 0, done.stdout + done.stderr
         chunks, appends = read_events(log)
         assert chunks > 6 and len(appends) >= 8, (chunks, appends)
+        state = project.state()
+        assert all(state["tables"].values()), f"the clean {name} run loaded every table"
         result[name] = Scenario(
             name,
             events,
             before,
             interval,
-            project.state(),
+            state,
             project.check_state(),
             len(statements.read_text().split()),
             chunks,

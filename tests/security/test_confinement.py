@@ -126,3 +126,44 @@ def test_file_source_outside_roots_fails_the_run(project: Project) -> None:
     unlimited = project.cli("run", "escape", env={"DAGWRIGHT_FILE_ROOTS": ""})
     assert unlimited.returncode == 0, unlimited.stdout + unlimited.stderr
     assert os.environ.get("DAGWRIGHT_FILE_ROOTS") is None
+
+
+def test_a_spec_cannot_widen_the_bounds(project: Project) -> None:
+    """Through the real CLI: a spec has no key that sets the bounds, and a ``${VAR}`` it
+    names is read, never set, so neither a module nor a file outside them is reached."""
+    outside = project.root.parent / f"{project.root.name}_secret.csv"
+    outside.write_text("id\n1\n")
+    project.write_spec(
+        "widen",
+        f"""
+        pipeline: widen
+        start_date: 2026-01-01
+        allow_modules: [os]
+        file_roots: ["/"]
+        sources:
+          outside: {{extractor: csv, path: "{outside}"}}
+        transforms:
+          shell: {{polars: "os:system", inputs: [outside]}}
+        loads:
+          t: {{from: shell, write: replace}}
+        """,
+    )
+    refused = project.cli("validate", env={"DAGWRIGHT_FILE_ROOTS": "data"})
+    out = " ".join(refused.stdout.split())
+    assert refused.returncode == 1
+    assert "unknown key 'allow_modules' in spec" in out and "unknown key 'file_roots'" in out
+    # without the keys the spec is valid, and the run still keeps to the bounds
+    text = (project.dags / "widen.yaml").read_text()
+    (project.dags / "widen.yaml").write_text(
+        text.replace("allow_modules: [os]\n", "").replace('file_roots: ["/"]\n', "")
+    )
+    ran = project.cli("run", "widen", env={"DAGWRIGHT_FILE_ROOTS": "data"})
+    said = " ".join((ran.stdout + ran.stderr).split())
+    assert ran.returncode == 1
+    assert "outside the allowed file roots (data)" in said
+    tables = project.query("SELECT table_name FROM information_schema.tables")
+    assert ("t",) not in tables
+    unbounded = project.cli("run", "widen", env={"DAGWRIGHT_FILE_ROOTS": ""})
+    said = " ".join((unbounded.stdout + unbounded.stderr).split())
+    assert unbounded.returncode == 1
+    assert "'os:system'" in said and "DAGWRIGHT_ALLOW_MODULES" in said, said

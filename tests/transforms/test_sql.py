@@ -132,10 +132,31 @@ def test_untranslatable_function_fails_validate_and_run_before_data_moves(tmp_pa
     result = run_cli("validate", str(spec), cwd=tmp_path)
     assert result.returncode == 1
     assert f"{spec}:12:14: transform 'stats': function HLL (snowflake)" in result.stdout
+    # `dagwright run` refuses it the same way before any stage starts: nothing was read,
+    # staged or written, not even a run log entry
+    ran = run_cli("run", str(spec), "--start", "2026-01-01", "--end", "2026-02-01", cwd=tmp_path)
+    assert ran.returncode == 1
+    assert f"{spec}:12:14: transform 'stats': function HLL (snowflake)" in ran.stdout + ran.stderr
+    assert not (tmp_path / ".dagwright" / "staging").exists()
+    assert not list(tmp_path.glob("*.duckdb"))
+    # a spec that skipped validation is stopped at the step, and nothing is loaded
     outcome = run_pipeline(build_plan(spec_unchecked(spec)), JANUARY, keep_staging=True)
     assert not outcome.ok
     assert f"{spec}:12:14: transform 'stats'" in (outcome.record.error or "")
     assert not list(tmp_path.rglob("transform_stats.parquet"))
+    assert {s.stage: s.status for s in outcome.record.stages}["load_order_stats"] == "skipped"
+    tables = {r[0] for r in duckdb_tables(tmp_path)}
+    assert "order_stats" not in tables
+
+
+def duckdb_tables(root: Path) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    finally:
+        con.close()
 
 
 def test_translation_error_at_run_time_names_step_file_and_line(tmp_path: Path) -> None:
