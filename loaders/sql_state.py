@@ -195,9 +195,10 @@ class SQLState(StateStore):
                 found = s.execute(self.sql(TABLE_MARK), key + [portion.source])
                 mark = decode_watermark(found[0][0]) if found else None
                 if mark != portion.after:
+                    by = f"run {found[0][1]}" if found else "another run"
                     return (
-                        f"run {found[0][1]} moved its mark of source {portion.source!r} to "
-                        f"{mark} meanwhile (this run read past {portion.after})"
+                        f"{by} moved its mark of source {portion.source!r} to {mark} "
+                        f"meanwhile (this run read past {portion.after})"
                     )
             elif portion.kind == "files":
                 taken = s.execute(self.sql(TABLE_FILES), key + [portion.source])

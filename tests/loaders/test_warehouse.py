@@ -252,3 +252,53 @@ def test_a_table_called_like_an_injection_leaves_other_tables_alone(warehouse: W
 def test_schema_qualified_table_names(warehouse: Warehouse) -> None:
     warehouse.load("mart.orders", [{"id": 1}], at=0)
     assert warehouse.rows("mart.orders") == [{"id": 1}]
+
+
+def test_a_load_commits_only_while_its_table_still_needs_it(warehouse: Warehouse) -> None:
+    """A load's record says what the run read (past which mark, which files, for which
+    interval); when another run loaded the table meanwhile, the load changes nothing."""
+    from dagwright.spec.sections import Load
+    from dagwright.state import FileIdentity, Portion, StateUpdate
+
+    w = warehouse
+    append = Load.model_validate({"from": "src", "write": "append"})
+    loader = w.loader()
+
+    def update(
+        run: str, *portions: Portion, table: str = "t", at: int | None = None, **extra
+    ) -> StateUpdate:
+        return StateUpdate(
+            run, w.pipeline, table,
+            None if at is None else day(at), None if at is None else day(at + 1),
+            portions=portions, **extra,
+        )  # fmt: skip
+
+    f1 = FileIdentity("in/a.csv", 10, 1, "aa")
+    files = Portion("src", "files", files=(f1,))
+    first = loader.load("t", append, w.stage([{"id": 1}]), update("r1", files))
+    assert first.skipped is None and first.rows == 1
+    again = loader.load("t", append, w.stage([{"id": 1}]), update("r2", files))
+    assert again.skipped == "run r1 loaded file in/a.csv into it meanwhile; nothing loaded"
+    assert w.rows("t") == [{"id": 1}]
+    # a run that knew r1 held the file reloads it in r1's place
+    redo = update("r3", files, replaces=("r1",), holds={"in/a.csv": "r1"})
+    assert loader.load("t", append, w.stage([{"id": 2}]), redo).skipped is None
+    assert w.rows("t") == [{"id": 2}]
+
+    cursor = Portion("events", "cursor", after=None, mark=10)
+    assert loader.load("u", append, w.stage([{"id": 1}]), update("c1", cursor, table="u")).rows == 1
+    late = loader.load("u", append, w.stage([{"id": 1}]), update("c2", cursor, table="u"))
+    assert late.skipped is not None and "moved its mark of source 'events' to 10" in late.skipped
+    assert w.rows("u") == [{"id": 1}]
+
+    guarded = Portion("events", "cursor", after=None, mark=20)
+    day_load = update("g1", guarded, table="v", at=3, guard_interval=True)
+    assert loader.load("v", append, w.stage([{"id": 5}]), day_load).skipped is None
+    twice = update(
+        "g2", Portion("events", "cursor", after=20, mark=30), table="v", at=3, guard_interval=True
+    )
+    assert (
+        "run g1 loaded this interval into it meanwhile"
+        in loader.load("v", append, w.stage([{"id": 5}]), twice).skipped
+    )
+    assert w.rows("v") == [{"id": 5}]

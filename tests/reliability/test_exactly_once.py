@@ -136,7 +136,8 @@ def test_an_append_nothing_bounds_must_say_it_appends_snapshots(tmp_path: Path) 
 def test_two_runs_at_once_give_one_clean_result(
     kind: str, destination: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """The first run is held inside its first COMMIT while the second starts; the second
+    """The first run is held inside its first load (its second COMMIT: the first is its
+    check stage's) while the second starts and gets through its own checks; the second
     waits for the pipeline's run lock, then finds what it would load already loaded."""
     server = request.getfixturevalue("postgres") if destination == "postgres" else None
     clean = Sweep.create(tmp_path / "clean", kind, destination, server)
@@ -148,7 +149,7 @@ def test_two_runs_at_once_give_one_clean_result(
 
     both = Sweep.create(tmp_path / "both", kind, destination, server)
     place_data(both.root, kind, "first")
-    slow = {"SLOW_WORD": "COMMIT", "SLOW_STATEMENT": "1", "SLOW_SECONDS": "3"}
+    slow = {"SLOW_WORD": "COMMIT", "SLOW_STATEMENT": "2", "SLOW_SECONDS": "7"}
     first = both.popen("first", slow)
     time.sleep(1.5)
     second = both.popen("first")
