@@ -1,6 +1,6 @@
 """Pipelines of every kind the state model serves, on DuckDB or PostgreSQL, and their state.
 
-Five kinds, each with a quarantine check on its source and two tables (so that a kill can
+Seven kinds, each with a quarantine check on its source and two tables (so that a kill can
 land between the two loads' commits):
 
 - ``append_files``: no schedule; CSV files in a folder, no ``incremental``: each table
@@ -9,6 +9,8 @@ land between the two loads' commits):
 - ``append_cursor``: no schedule; the source read past each table's own mark.
 - ``merge``: daily; upserts on ``id`` (day 2 updates some of day 1's rows).
 - ``replace``: no schedule; every file read, both tables replaced.
+- ``delete_insert``: daily; each interval's rows replaced by ``ts``.
+- ``scd2``: daily; history kept on ``id`` (day 2 changes some of day 1's rows).
 
 Each kind has two scenarios: ``first`` (an empty warehouse) and ``second`` (the warehouse
 holds the first scenario's result, and new data arrived). ``Sweep.state()`` is everything
@@ -30,7 +32,15 @@ from typing import Any
 
 from tests.reliability.support import KILLPOINT, child_env
 
-KINDS = ("append_files", "append_interval", "append_cursor", "merge", "replace")
+KINDS = (
+    "append_files",
+    "append_interval",
+    "append_cursor",
+    "merge",
+    "replace",
+    "delete_insert",
+    "scd2",
+)
 DESTINATIONS = ("duckdb", "postgres")
 DAY1 = ("2026-01-01", "2026-01-02")
 DAY2 = ("2026-01-02", "2026-01-03")
@@ -40,24 +50,26 @@ CHECK = (
     "[{expect_column_values_to_be_between: {column: amount, max_value: 950}, "
     "severity: quarantine}, {expect_column_values_to_not_be_null: {column: id}}]"
 )
-SCHEDULED = {"append_interval", "merge"}
-TABLES = {
-    "append_files": ("raw", "doubled_t"),
-    "append_interval": ("raw", "doubled_t"),
-    "append_cursor": ("raw", "doubled_t"),
-    "merge": ("raw", "doubled_t"),
-    "replace": ("raw", "doubled_t"),
-}
+SCHEDULED = {"append_interval", "merge", "delete_insert", "scd2"}
+TABLES = {kind: ("raw", "doubled_t") for kind in KINDS}
 
 
 def spec(kind: str, destination: str) -> str:
     path = "data/in/*.csv" if kind in ("append_files", "replace") else "data/events.csv"
-    incremental = {
-        "append_interval": "\n    incremental: {cursor: ts, use_interval: true}",
-        "merge": "\n    incremental: {cursor: ts, use_interval: true}",
-        "append_cursor": "\n    incremental: {cursor: ts}",
-    }.get(kind, "")
-    write = {"merge": "merge, primary_key: [id]", "replace": "replace"}.get(kind, "append")
+    by_interval = "\n    incremental: {cursor: ts, use_interval: true}"
+    incremental = (
+        by_interval
+        if kind in SCHEDULED
+        else "\n    incremental: {cursor: ts}"
+        if kind == "append_cursor"
+        else ""
+    )
+    write = {
+        "merge": "merge, primary_key: [id]",
+        "replace": "replace",
+        "delete_insert": "delete_insert, interval_column: ts",
+        "scd2": "scd2, primary_key: [id]",
+    }.get(kind, "append")
     schedule = 'schedule: "@daily"\n' if kind in SCHEDULED else ""
     target = (
         "destination: {loader: duckdb, path: warehouse.duckdb, lock_timeout: 60}"

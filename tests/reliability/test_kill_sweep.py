@@ -1,7 +1,8 @@
 """The kill sweep: SIGKILL a real ``dagwright run`` of every kind, on DuckDB and PostgreSQL.
 
 Trial ``n`` picks (seeded) a kind of pipeline (``sweep.KINDS``: append from files with no
-schedule, append by interval, append past a cursor, merge, replace), a destination and a
+schedule, append by interval, append past a cursor, merge, replace, delete_insert by
+interval, scd2), a destination and a
 scenario (an empty warehouse, or one that holds the previous day), runs it in a
 subprocess and kills it:
 
@@ -11,8 +12,9 @@ subprocess and kills it:
 
 It then reruns the same command and compares everything the run leaves (``Sweep.state``:
 tables, ledger, marks, files taken, check results, validations, quarantined rows) with a
-clean run's, and checks that no run is left ``running``. The first ten trials cover each
-kind on each destination once; ``DAGWRIGHT_KILL_POINTS=50`` runs 50 (``make test``: 10).
+clean run's, and checks that no run is left ``running``. The first fourteen trials cover
+each kind on each destination once; ``DAGWRIGHT_KILL_POINTS=50`` runs 50 (``make test``:
+14).
 ``DAGWRIGHT_KILL_REPORT=path`` appends one JSON line per trial.
 """
 
@@ -31,7 +33,7 @@ import pytest
 from tests.reliability.sweep import DESTINATIONS, KINDS, TABLES, Sweep, place_data
 from tests.reliability.test_kill import report
 
-TRIALS = int(os.environ.get("DAGWRIGHT_KILL_POINTS", "10"))
+TRIALS = int(os.environ.get("DAGWRIGHT_KILL_POINTS", "14"))
 SEED = int(os.environ.get("DAGWRIGHT_KILL_SEED", "20261202"))
 COMBOS = [(k, d) for d in DESTINATIONS for k in KINDS]
 
