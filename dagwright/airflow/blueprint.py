@@ -19,7 +19,7 @@ from typing import Any
 from dagwright import __version__
 from dagwright.spec.batch import collections_per_spec
 
-CACHE_VERSION = f"1:{__version__}"
+CACHE_VERSION = f"2:{__version__}"
 CACHE_FILE = Path(".dagwright") / "airflow-specs.json"
 
 
@@ -73,6 +73,9 @@ class Broken:
     name: str
     spec_path: str
     problems: list[str]
+    owner: str | None = None
+    """The spec's ``owner:``, where the file could be read (shown on the stub DAG)."""
+    tags: list[str] = field(default_factory=list)
 
 
 def blueprint_of(spec: Any) -> Blueprint:
@@ -162,13 +165,32 @@ def _build_entry(path: Path, project_root: Path) -> dict[str, Any]:
         entry["deps"] = {d: _stamp(Path(d)) for d in _dependencies(spec)}
         entry["blueprint"] = blueprint_of(spec).to_dict()
     except SpecError as exc:
-        entry["name"] = _name_guess(path)
+        entry.update(_readable(path))
         entry["problems"] = [_relative(str(p), project_root) for p in exc.problems]
     except (DagwrightError, ValueError, OSError) as exc:
-        entry["name"] = _name_guess(path)
+        entry.update(_readable(path))
         rel = _relative(str(path), project_root)
         entry["problems"] = [f"{rel}:1:1: {type(exc).__name__}: {exc}"]
     return entry
+
+
+def _readable(path: Path) -> dict[str, Any]:
+    """What a spec that failed validation still says of itself: its name (else the file's
+    stem), owner and tags, where the YAML can be read."""
+    found: dict[str, Any] = {"name": _name_guess(path)}
+    try:
+        from dagwright.spec.yaml_source import read_yaml
+
+        data = read_yaml(path).data
+    except Exception:  # noqa: BLE001 - a spec too broken to read still gets its stub DAG
+        return found
+    if isinstance(data, dict):
+        if isinstance(data.get("owner"), str):
+            found["owner"] = data["owner"]
+        tags = data.get("tags")
+        if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+            found["tags"] = tags
+    return found
 
 
 def _relative(text: str, project_root: Path) -> str:
@@ -246,7 +268,11 @@ def load_blueprints(
     for key, entry in entries.items():
         rel = _relative(key, project_root)
         if "blueprint" not in entry:
-            broken.append(Broken(entry["name"], rel, entry["problems"]))
+            broken.append(
+                Broken(
+                    entry["name"], rel, entry["problems"], entry.get("owner"), entry.get("tags", [])
+                )
+            )
             continue
         bp = Blueprint.from_dict(entry["blueprint"])
         if bp.pipeline in seen:

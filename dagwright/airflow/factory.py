@@ -12,9 +12,11 @@ A broken spec must not cost the other pipelines their DAGs. A DAG file that rais
 every DAG it built, and on Airflow 3.3 any import error recorded against a file (even one
 raised while bagging a single DAG) marks every DAG of that file stale with import errors,
 so the scheduler stops running them. Each broken spec therefore becomes a small stub DAG
-under its own pipeline name: never scheduled, tagged ``dagwright-broken-spec``, its
-description and docs carrying the file, line and problem, and its one task failing with
-that text if someone triggers it. The problems are also logged by the DAG processor.
+under its own pipeline name: paused and never scheduled, tagged ``dagwright-broken-spec``
+(and with the spec's owner and tags where the file could be read), its description naming
+the first problem and its docs (the DAG's page) listing every problem with its file, line
+and column, and its one task failing with that text if someone triggers it. The problems
+are also logged by the DAG processor. Airflow's import errors stay empty.
 """
 
 from __future__ import annotations
@@ -117,19 +119,41 @@ def broken_message(spec: Broken) -> str:
     return "\n".join(lines + [f"  {problem}" for problem in spec.problems])
 
 
+def broken_doc(spec: Broken) -> str:
+    """The DAG's page: every problem, located, and what to do."""
+    count = len(spec.problems)
+    lines = [
+        f"## Broken spec: {count} problem{'s' if count != 1 else ''}",
+        "",
+        f"dagwright could not turn `{spec.spec_path}` into the DAG of pipeline "
+        f"`{spec.name}`. It stays paused and never runs until the spec is fixed; the other "
+        "pipelines of this folder load and run as usual.",
+        "",
+        *[f"- `{problem}`" for problem in spec.problems],
+        "",
+        "Run `dagwright validate` in the project to see the same list; this DAG is replaced "
+        "by the pipeline's own on the next parse after the fix.",
+    ]
+    return "\n".join(lines)
+
+
 def spec_error(message: str) -> None:
     raise AirflowFailException(message)
 
 
 def broken_dag(spec: Broken, dag_id: str) -> DAG:
     message = broken_message(spec)
+    count = len(spec.problems)
+    first = f"BROKEN SPEC: {spec.problems[0]}"
+    more = f" (and {count - 1} more, see the DAG's docs)" if count > 1 else ""
     with DAG(
         dag_id=dag_id,
         schedule=None,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
-        tags=[BROKEN_TAG],
-        description=f"BROKEN SPEC: {spec.problems[0]}"[:500],
-        doc_md=f"```\n{message}\n```\nFix the spec; this DAG is replaced on the next parse.",
+        tags=sorted({BROKEN_TAG, *spec.tags}),
+        description=(first[: 500 - len(more)] + more),
+        doc_md=broken_doc(spec),
+        default_args={"owner": spec.owner} if spec.owner else {},
         is_paused_upon_creation=True,
         auto_register=False,
     ) as dag:

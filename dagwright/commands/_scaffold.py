@@ -195,7 +195,13 @@ clean:
 """
 
 AIRFLOW_DAGS = '''\
-"""The one file Airflow parses: every dagwright spec (*.yaml) in this folder becomes a DAG."""
+"""The one file Airflow parses: every dagwright spec (*.yaml) in this folder becomes a DAG.
+
+A spec that fails validation becomes a paused DAG under its own name, tagged
+``dagwright-broken-spec``, whose page lists every problem with its file, line and column
+(it is not an import error: those would stop Airflow running the other pipelines of this
+file); every valid spec still loads as its own DAG.
+"""
 
 from dagwright.airflow.factory import build_dags
 
@@ -283,7 +289,8 @@ dagwright.schema.json    the JSON Schema of specs; editors complete and check da
 6. **Schedule it.** Point Airflow's `dags_folder` at `dags/` (with dagwright installed
    beside Airflow: `pip install 'dagwright[airflow]'`). `dags/dagwright_dags.py` turns
    every spec into a DAG with the spec's schedule, retries and one task per stage; a spec
-   that does not validate shows up as an import error naming its file and line.
+   that does not validate shows up as a paused DAG under its own name, tagged
+   `dagwright-broken-spec`, whose page lists every problem with its file and line.
 
 Every spec key is documented in the JSON Schema (`dagwright schema`) and in dagwright's
 spec reference.

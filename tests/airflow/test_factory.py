@@ -137,10 +137,13 @@ def test_one_broken_spec_is_reported_and_the_others_still_load(
         pipeline: broken
         schedule: "@daily"
         start_date: 2026-01-01
+        owner: data-eng
+        tags: [shop]
         sources:
           orders: {extractor: csv, path: data/shop/orders.csv}
         loads:
           fct_orders: {from: order, write: append}
+          fct_refunds: {from: refund, write: append}
         """,
     )
     bag = describe_dagbag(airflow_home, project.dags)
@@ -148,14 +151,18 @@ def test_one_broken_spec_is_reported_and_the_others_still_load(
     assert bag["errors"] == {}  # an import error would stop Airflow scheduling alpha and omega
     assert sorted(bag["dags"]) == ["alpha", "broken", "omega"]
     stub = bag["dags"]["broken"]
-    assert stub["tags"] == ["dagwright-broken-spec"] and stub["timetable"] == "NullTimetable"
-    problem = (
-        "dags/broken.yaml:7:22: load 'fct_orders' reads unknown input 'order' "
-        "(did you mean 'orders'?)"
-    )
-    assert stub["description"] == f"BROKEN SPEC: {problem}"
-    assert "pipeline 'broken' (dags/broken.yaml) could not become a DAG:" in stub["doc_md"]
-    assert problem in stub["doc_md"]
+    assert stub["tags"] == ["dagwright-broken-spec", "shop"], "the spec's tags, where readable"
+    assert stub["timetable"] == "NullTimetable"
+    assert stub["tasks"]["spec_error"]["owner"] == "data-eng", "the spec's owner, not airflow"
+    problems = [
+        "dags/broken.yaml:9:22: load 'fct_orders' reads unknown input 'order' "
+        "(did you mean 'orders'?)",
+        "dags/broken.yaml:10:23: load 'fct_refunds' reads unknown input 'refund'",
+    ]
+    assert stub["description"] == f"BROKEN SPEC: {problems[0]} (and 1 more, see the DAG's docs)"
+    assert stub["doc_md"].startswith("## Broken spec: 2 problems")
+    for problem in problems:
+        assert f"- `{problem}" in stub["doc_md"], "every problem on the DAG's page"
     assert list(stub["tasks"]) == ["spec_error"]
 
     alpha = bag["dags"]["alpha"]
@@ -178,7 +185,7 @@ def test_fixing_the_spec_clears_the_error_and_assets_schedule_pipelines(
     first = describe_dagbag(airflow_home, project.dags)
     assert first["errors"] == {}
     doc = first["dags"]["downstream"]["doc_md"]
-    assert "pipeline 'downstream' (dags/downstream.yaml) could not become a DAG:" in doc
+    assert "could not turn `dags/downstream.yaml` into the DAG of pipeline `downstream`" in doc
     assert "unknown key 'shedule'" in doc and "did you mean 'schedule'" in doc
 
     broken.write_text(
@@ -193,3 +200,17 @@ def test_fixing_the_spec_clears_the_error_and_assets_schedule_pipelines(
     assert "dagwright-broken-spec" not in downstream["tags"]
     assert downstream["timetable"] == "AssetTriggeredTimetable"
     assert "alpha_customers" in downstream["asset_condition"]
+
+
+def test_every_doc_says_how_a_broken_spec_shows() -> None:
+    """The DAG file's docstring, the one ``dagwright init`` writes, and both READMEs say
+    the same: a paused DAG tagged ``dagwright-broken-spec`` (not an import error)."""
+    from dagwright.commands import _scaffold
+
+    dag_file = (REPO / "dags" / "dagwright_dags.py").read_text()
+    assert dag_file == _scaffold.AIRFLOW_DAGS, "the generated DAG file is the repository's"
+    for text in (dag_file, _scaffold.README, (REPO / "README.md").read_text()):
+        flat = " ".join(text.split())
+        assert "dagwright-broken-spec" in flat
+        assert "shows up as an import error" not in flat
+        assert "reported together as an import error" not in flat
