@@ -96,6 +96,12 @@ class Extractor(ABC, Generic[ConfigT]):
         the error is not about this source."""
         return None
 
+    @classmethod
+    def needs(cls, config: ConfigT) -> tuple[str, list[tuple[str, ...]]]:
+        """The dagwright extra this source needs for ``config``, and the sets of modules of
+        which any one will do (``dagwright.plugins.missing_extra``); none by default."""
+        return "", []
+
     def file_identities(self, paths: list[str] | None = None) -> list[FileIdentity]:
         """The source's files (or ``paths`` of them) with size and modification time;
         hashed when ``paths`` is given (the files about to be read)."""

@@ -126,6 +126,10 @@ class HttpSourceConfig(SourceConfig):
 class HttpExtractor(Extractor[HttpSourceConfig]):
     config_model = HttpSourceConfig
 
+    @classmethod
+    def needs(cls, config: HttpSourceConfig) -> tuple[str, list[tuple[str, ...]]]:
+        return "http", [("httpx",)]
+
     def describe(self) -> str:
         return f"read {self.config.pagination.type}-paginated JSON from {self.config.url!r}"
 

@@ -96,6 +96,16 @@ class SqlSourceConfig(SourceConfig):
 class SqlExtractor(Extractor[SqlSourceConfig]):
     config_model = SqlSourceConfig
 
+    @classmethod
+    def needs(cls, config: SqlSourceConfig) -> tuple[str, list[tuple[str, ...]]]:
+        """PostgreSQL reads through ADBC, connectorx or SQLAlchemy with psycopg (the
+        ``postgres`` extra has all three); other databases through SQLAlchemy."""
+        if config.engine == "connectorx":
+            return "postgres", [("connectorx",)]
+        if config.extractor == "postgres":
+            return "postgres", [("adbc_driver_postgresql",), ("sqlalchemy", "psycopg")]
+        return "sql", [("sqlalchemy",)]
+
     def describe(self) -> str:
         what = f"table {self.config.table}" if self.config.table else "a query"
         where = self.config.connection or self.config.path

@@ -55,6 +55,12 @@ class Loader(ABC, Generic[ConfigT]):
         self.config = config
         self.project_root = project_root
 
+    @classmethod
+    def needs(cls, config: ConfigT) -> tuple[str, list[tuple[str, ...]]]:
+        """The dagwright extra this destination needs, and the sets of modules of which any
+        one will do (``dagwright.plugins.missing_extra``); none by default."""
+        return "", []
+
     def describe(self) -> str:
         return f"{self.config.loader} destination"
 

@@ -104,6 +104,10 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
 
     _state_ready: bool = False
 
+    @classmethod
+    def needs(cls, config: PostgresConfig) -> tuple[str, list[tuple[str, ...]]]:
+        return "postgres", [("psycopg",)]
+
     def describe(self) -> str:
         return f"postgres connection {self.config.connection!r}"
 

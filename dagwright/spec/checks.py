@@ -66,8 +66,36 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
     from expectations.suites import spec_problems
 
     problems += spec_problems(spec)
+    problems += _extras(spec)
     if not problems:
         problems += _appends(spec)
+    return problems
+
+
+def _extras(spec: PipelineSpec) -> list[Problem]:
+    """A source or destination whose plugin needs an extra that is not installed."""
+    from dagwright import plugins
+
+    wanted = [
+        (("sources", name, "extractor"), f"source {name!r}", plugins.EXTRACTORS, config)
+        for name, config in spec.model.sources.items()
+    ]
+    destination = spec.model.destination
+    wanted.append((("destination", "loader"), "the destination", plugins.LOADERS, destination))
+    problems = []
+    for loc, what, group, config in wanted:
+        tag = getattr(config, "extractor", None) or getattr(config, "loader", None)
+        missing = plugins.missing_extra(plugins.plugin(group, tag), config)
+        if missing is None:
+            continue
+        extra, modules = missing
+        problems.append(
+            spec.problem(
+                loc,
+                f"{what} needs dagwright[{extra}]: pip install 'dagwright[{extra}]' "
+                f"(not installed: {', '.join(modules)})",
+            )
+        )
     return problems
 
 
