@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test browser lint format schema bench clean
+.PHONY: demo test browser lint format schema bench dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,5 +55,10 @@ schema: $(VENV)/.installed-all
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# The wheel and sdist of this checkout, in dist/ (what `pip install` and `dagwright init` take).
+dist: $(VENV)/.installed-dev
+	rm -rf dist build
+	$(BIN)/python -m build --wheel --sdist --outdir dist .
+
 clean:
-	rm -rf .dagwright warehouse.duckdb warehouse.duckdb.wal data/shop
+	rm -rf .dagwright warehouse.duckdb warehouse.duckdb.wal data/shop dist build

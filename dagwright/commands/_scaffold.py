@@ -242,9 +242,9 @@ in the JSON Schema (`make schema`) and are validated in every spec.
 README = """\
 # {name}
 
-A [dagwright](https://pypi.org/project/dagwright/) project: one YAML file per pipeline in
-`dags/`, run from the command line into an embedded DuckDB warehouse, or scheduled by
-Apache Airflow 3 with one task per stage.
+A dagwright project: one YAML file per pipeline in `dags/`, run from the command line
+into an embedded DuckDB warehouse, or scheduled by Apache Airflow 3 with one task per
+stage.
 
 ```sh
 make demo   # runs the example pipeline for one week of data, then writes its HTML report
@@ -252,7 +252,7 @@ make test   # the transform tests
 ```
 
 Both need Python 3.11+ and `make`; the first run creates `.venv` and installs dagwright
-({requirement}).
+({requirement}; a wheel in `vendor/` is part of the project: commit it with the rest).
 
 ## What is here
 
@@ -274,8 +274,9 @@ dagwright.schema.json    the JSON Schema of specs; editors complete and check da
    report of the run to `.dagwright/reports/`: the stage graph, a timeline, rows in and out
    of each stage, every check with samples of failing values, the SQL as executed and the
    column lineage of each table. Open it in a browser.
-2. **Look at the data.** The tables are in `warehouse.duckdb`:
-   `duckdb warehouse.duckdb "select * from agg_daily_sales"`.
+2. **Look at the data.** The tables are in `warehouse.duckdb`, which DuckDB (installed
+   with dagwright) reads:
+   `.venv/bin/python -c "import duckdb; duckdb.connect('warehouse.duckdb', read_only=True).sql('select * from agg_daily_sales').show()"`.
    `dagwright runs` lists the run log kept beside them.
 3. **Add a pipeline.** `dagwright new orders_api --source http --destination duckdb`
    writes a commented skeleton to `dags/orders_api.yaml` that already validates; fill it

@@ -16,9 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--dagwright-source",
         metavar="SRC",
         help=(
-            "what the project's Makefile installs: a path to a dagwright checkout, or a "
-            f"requirement such as 'dagwright==0.1.0' (default: ${SOURCE_ENV}, else where this "
-            "dagwright was installed from)"
+            "what the project's Makefile installs: a dagwright wheel or checkout (copied or "
+            "built into the project's vendor/), or a requirement such as 'dagwright==0.1.0' "
+            f"(default: ${SOURCE_ENV}, else this dagwright)"
         ),
     )
     p.set_defaults(handler=handle)
@@ -26,31 +26,76 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     folder = Path(args.project) / args.folder
-    requirement = dagwright_requirement(args.dagwright_source or os.environ.get(SOURCE_ENV))
-    written = create_project(folder, requirement)
+    source = args.dagwright_source or os.environ.get(SOURCE_ENV)
+    written = create_project(folder, source)
+    requirement = _requirement_in(folder)
     print(f"created {folder} ({len(written)} files), installing dagwright from: {requirement}")
     print(f"next: cd {folder} && make demo")
     return 0
 
 
-def dagwright_requirement(source: str | None) -> str:
-    """The pip requirement of dagwright for the new project, with the checks extra."""
+def dagwright_requirement(source: str | None, folder: Path) -> str:
+    """What the new project's Makefile installs, with the checks extra.
+
+    A wheel, or a dagwright checkout (built into a wheel), is copied into the project's
+    ``vendor/`` and named by a path relative to the project: a colleague who clones the
+    project installs the same dagwright, with no path of the author's machine in it. A
+    requirement (``dagwright==0.1.0``, a URL) is used as it is. By default: this dagwright,
+    vendored when it was installed from a local checkout, else its released version.
+    """
     from dagwright import __version__
 
     if not source:
         source = _installed_from() or f"dagwright=={__version__}"
-    path = Path(source).expanduser()
-    if path.is_dir():
-        if not (path / "pyproject.toml").is_file():
-            from dagwright.errors import ConfigError
-
-            raise ConfigError(f"--dagwright-source {source}: no pyproject.toml in that folder")
-        return f"dagwright[checks] @ {path.resolve().as_uri()}"
-    if source.startswith("file://"):
-        return f"dagwright[checks] @ {source}"
+    path = Path(source.removeprefix("file://")).expanduser()
+    if path.is_dir() or (path.is_file() and path.suffix == ".whl"):
+        return f"./vendor/{_vendor(path, folder / 'vendor').name}[checks]"
     if source.startswith("dagwright") and "[" not in source:
         return "dagwright[checks]" + source[len("dagwright") :]
     return source
+
+
+def _vendor(path: Path, vendor: Path) -> Path:
+    """``path``'s wheel in ``vendor/``: copied, or built from a checkout (``pip wheel``)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from dagwright.errors import ConfigError
+
+    vendor.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        return Path(shutil.copy(path, vendor))
+    if not (path / "pyproject.toml").is_file():
+        raise ConfigError(f"--dagwright-source {path}: no pyproject.toml in that folder")
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(vendor),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    wheels = sorted(vendor.glob("dagwright-*.whl"))
+    if built.returncode != 0 or not wheels:
+        raise ConfigError(
+            f"could not build a dagwright wheel from {path}: {built.stderr.strip()[-500:]}"
+        )
+    return wheels[-1]
+
+
+def _requirement_in(folder: Path) -> str:
+    for line in (folder / "Makefile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("DAGWRIGHT ?= "):
+            return line.removeprefix("DAGWRIGHT ?= ")
+    return "?"
 
 
 def _installed_from() -> str | None:
@@ -70,7 +115,7 @@ def _installed_from() -> str | None:
     return None
 
 
-def create_project(folder: Path, requirement: str) -> list[Path]:
+def create_project(folder: Path, source: str | None = None) -> list[Path]:
     from dagwright.commands import _scaffold as t
     from dagwright.commands.schema import render_schema
     from dagwright.errors import DagwrightError
@@ -81,6 +126,7 @@ def create_project(folder: Path, requirement: str) -> list[Path]:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise DagwrightError(f"{folder} exists and is not empty: choose a new folder")
     name = folder.resolve().name
+    requirement = dagwright_requirement(source, folder)
     files = {
         f"dags/{t.PIPELINE}.yaml": t.SPEC,
         "dags/dagwright_dags.py": t.AIRFLOW_DAGS,

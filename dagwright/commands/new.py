@@ -56,10 +56,16 @@ def handle(args: argparse.Namespace) -> int:
     try:
         load_spec(path, root)
     except SpecError as exc:
-        path.unlink()
-        raise DagwrightError(
-            f"the skeleton written to {path} does not validate (a dagwright bug):\n{exc}"
-        ) from None
+        extras = [p for p in exc.problems if " needs dagwright[" in p.message]
+        if len(extras) != len(exc.problems):
+            path.unlink()
+            raise DagwrightError(
+                f"the skeleton written to {path} does not validate (a dagwright bug):\n{exc}"
+            ) from None
+        print(f"wrote {path}; before it can run, install what it needs:")
+        for problem in extras:
+            print(f"  {problem.message}")
+        return 0
     print(f"wrote {path}: fill it in, then dagwright validate && dagwright plan {args.pipeline}")
     return 0
 

@@ -41,17 +41,24 @@ def new_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 def test_init_writes_the_standard_layout_installing_dagwright_from_this_checkout(
     new_project: Path,
 ) -> None:
+    """The checkout is built into a wheel in the project's vendor/, named relatively: no
+    path of this machine is in the project, so a colleague who clones it installs the same."""
     for folder in ("dags", "extractors", "transforms", "loaders", "expectations", "tests"):
         assert (new_project / folder).is_dir(), folder
     spec = (new_project / "dags" / "sales_daily.yaml").read_text()
     assert spec.startswith("# yaml-language-server: $schema=../dagwright.schema.json\n")
     assert (new_project / "dagwright.schema.json").is_file()
     assert (new_project / "data" / "shop" / "orders.csv").read_text().count("\n") == 601
-    # Without a virtualenv to reuse, the Makefile installs dagwright from this checkout.
+    # Without a virtualenv to reuse, the Makefile installs dagwright from vendor/.
+    (wheel,) = (new_project / "vendor").glob("dagwright-*-py3-none-any.whl")
     dry = make(new_project, "-n", "test")
     assert dry.returncode == 0, dry.stderr
-    assert "pip install" in dry.stdout
-    assert f"'dagwright[checks] @ {REPO.as_uri()}'" in dry.stdout
+    assert f"pip install --quiet --disable-pip-version-check './vendor/{wheel.name}[checks]'" in (
+        dry.stdout
+    )
+    for path in new_project.rglob("*"):
+        if path.is_file() and path.suffix in (".yaml", ".md", ".toml", ".py", ".json", ""):
+            assert str(REPO) not in path.read_text(errors="replace"), path
 
 
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path, capsys) -> None:
@@ -85,11 +92,14 @@ def test_new_project_make_test_and_make_demo_pass(new_project: Path) -> None:
 
 
 def test_by_default_the_project_installs_dagwright_from_where_this_one_came_from(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from dagwright.commands.init import dagwright_requirement
 
     monkeypatch.delenv("DAGWRIGHT_SOURCE", raising=False)
-    # This checkout is installed with pip install -e . (make test, .ci/run).
-    assert dagwright_requirement(None) == f"dagwright[checks] @ {REPO.as_uri()}"
-    assert dagwright_requirement("dagwright==0.1.0") == "dagwright[checks]==0.1.0"
+    # This checkout is installed with pip install -e . (make test, .ci/run): vendored.
+    assert (
+        dagwright_requirement(None, tmp_path) == "./vendor/dagwright-0.1.0-py3-none-any.whl[checks]"
+    )
+    assert (tmp_path / "vendor" / "dagwright-0.1.0-py3-none-any.whl").is_file()
+    assert dagwright_requirement("dagwright==0.1.0", tmp_path) == "dagwright[checks]==0.1.0"
