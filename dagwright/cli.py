@@ -55,9 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dagwright.errors import DagwrightError, SpecError
     from dagwright.secrets import install_log_filter, mask, register_environment
 
-    register_environment()
-    install_log_filter()
     try:
+        from dagwright.dotenv import load_dotenv
+
+        load_dotenv(args.project)
+        register_environment()
+        install_log_filter()
         return int(args.handler(args) or 0)
     except SpecError as exc:
         for problem in exc.problems:

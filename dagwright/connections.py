@@ -76,8 +76,12 @@ def env_var(name: str) -> str:
     return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
-def resolve(name: str) -> Connection:
-    """The connection called ``name``; ``ConfigError`` (with the places looked) when none."""
+EXAMPLE_URL = "postgresql://user:password@host:5432/db"
+
+
+def resolve(name: str, example: str = EXAMPLE_URL) -> Connection:
+    """The connection called ``name``; ``ConfigError`` (with the places looked, and an
+    ``example`` URL of the kind the caller needs) when none."""
     var = env_var(name)
     raw = os.environ.get(var)
     if raw:
@@ -87,7 +91,7 @@ def resolve(name: str) -> Connection:
     else:
         raise ConfigError(
             f"connection {name!r} is not defined: set the environment variable {var} to its URL "
-            f"(e.g. postgresql://user:password@host:5432/db), or define the Airflow connection "
+            f"(e.g. {example}), or define the Airflow connection "
             f"{name!r}"
         )
     register_secrets(conn)

@@ -250,6 +250,28 @@ class StageExecutor:
             rows_out=outcome.rows,
             sql=outcome.sql,
             skipped=outcome.skipped,
+            note=self._empty(stage) if outcome.rows == 0 and not outcome.skipped else None,
+        )
+
+    def _empty(self, stage: Stage) -> str | None:
+        """Why a load of a data interval took no rows: its sources had none in it."""
+        from dagwright.needs import discipline
+
+        interval = self.ctx.interval
+        if interval is None:
+            return None
+        bounded = [
+            self.plan.stages[e].name
+            for e in self.plan.upstream_extracts(stage.id)
+            if discipline(self.plan.spec, self.plan.stages[e].name) == "interval"
+        ]
+        if not bounded:
+            return None
+        return (
+            f"{stage.name}: 0 rows, because the interval {interval.start:%Y-%m-%d %H:%M} .. "
+            f"{interval.end:%Y-%m-%d %H:%M} holds no rows of {', '.join(bounded)} (read by "
+            f"interval). hint: `dagwright status {self.plan.pipeline}` shows which intervals "
+            f"are loaded; run the ones your data covers with --start and --end"
         )
 
     def _need(self, stage: Stage, results: dict[str, StageResult]) -> dict[str, Any] | str:

@@ -32,6 +32,8 @@ class StageResult:
     sql: list[str] = field(default_factory=list)
     skipped: str | None = None
     """Why the stage did nothing (its table needed nothing, or its input was not read)."""
+    note: str | None = None
+    """What the user should know about an outcome that looks wrong (an empty load)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

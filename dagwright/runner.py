@@ -117,6 +117,9 @@ def run_pipeline(
                 )
                 outcome.records.append(record)
                 outcome.results.update(results)
+                notes = [r.note for r in results.values() if r.note]
+                if notes:
+                    outcome.note = "\n".join(filter(None, [outcome.note, *notes]))
                 served |= set(work[0].needs)
                 seen |= _marks_read(results)
     finally:

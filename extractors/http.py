@@ -295,7 +295,7 @@ class HttpExtractor(Extractor[HttpSourceConfig]):
         from dagwright.connections import resolve
 
         try:
-            return resolve(self.config.connection)
+            return resolve(self.config.connection, "https://user:token@api.example.com")
         except ConfigError as exc:
             raise ConfigError(f"source {self.name!r}: {exc}") from None
 

@@ -123,7 +123,7 @@ class SqlExtractor(Extractor[SqlSourceConfig]):
         else:
             assert cfg.connection is not None
             try:
-                conn = resolve(cfg.connection)
+                conn = resolve(cfg.connection, _example(cfg.extractor))
             except ConfigError as exc:
                 raise ConfigError(f"source {self.name!r}: {exc}") from None
         base = conn.scheme.split("+", 1)[0]
@@ -478,3 +478,12 @@ def _driver_error(source: str, conn: Connection, exc: Exception) -> DagwrightErr
             )
         )
     return DataError(redact(f"source {source!r}: reading {where} failed: {text}"))
+
+
+def _example(extractor: str) -> str:
+    """A connection URL of the kind a source of this extractor reads, for error messages."""
+    if extractor == "sqlite":
+        return "sqlite:///data/shop.db"
+    if extractor == "postgres":
+        return "postgresql://user:password@host:5432/db"
+    return "mysql+pymysql://user:password@host:3306/db"

@@ -137,6 +137,8 @@ def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
     for sql in result.sql:
         print(sql)
     print(f"{stage_id}: rows in {result.rows_in}, rows out {result.rows_out}, {result.seconds}s")
+    if result.note:
+        print(result.note)
     payload = result.to_dict()
     payload["sql"] = []
     return payload

@@ -276,8 +276,13 @@ dagwright.schema.json    the JSON Schema of specs; editors complete and check da
    column lineage of each table. Open it in a browser.
 2. **Look at the data.** The tables are in `warehouse.duckdb`, which DuckDB (installed
    with dagwright) reads:
-   `.venv/bin/python -c "import duckdb; duckdb.connect('warehouse.duckdb', read_only=True).sql('select * from agg_daily_sales').show()"`.
-   `dagwright runs` lists the run log kept beside them.
+
+```sh
+.venv/bin/python -c "import duckdb
+con = duckdb.connect('warehouse.duckdb', read_only=True)
+con.sql('select * from agg_daily_sales order by all limit 5').show()"
+```
+
 3. **Add a pipeline.** `dagwright new orders_api --source http --destination duckdb`
    writes a commented skeleton to `dags/orders_api.yaml` that already validates; fill it
    in, then `dagwright validate` and `dagwright plan orders_api`.

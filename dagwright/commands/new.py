@@ -153,7 +153,7 @@ def _section(model: type, tag: str, kind: str, pipeline: str, indent: str) -> li
         if name != tag and field.is_required():
             values[name] = _example(name, pipeline, ext)
     values.update(_fewest_examples(model, values, pipeline, ext))
-    lines = [f"{indent}{k}: {_yaml(v)}" for k, v in values.items()]
+    lines = [f"{indent}{k}: {_yaml(v)}{_note(k, v)}" for k, v in values.items()]
     for name, field in _fields(model):
         if name in values or name in ("description", "expect", "incremental"):
             continue
@@ -162,6 +162,15 @@ def _section(model: type, tag: str, kind: str, pipeline: str, indent: str) -> li
         note = f"  # {field.description}" if field.description else ""
         lines.append(f"{indent}# {name}: {shown}{note}")
     return lines
+
+
+def _note(key: str, value: Any) -> str:
+    """Where a connection's credentials come from: never from the spec."""
+    if key != "connection" or not isinstance(value, str):
+        return ""
+    from dagwright.connections import env_var
+
+    return f"   # its URL: env {env_var(value)} (or .env), or the Airflow connection {value}"
 
 
 def _fewest_examples(

@@ -90,6 +90,18 @@ def test_the_first_hour_from_a_built_wheel(tmp_path: Path) -> None:
     assert len(reports) == 1
     assert "2 passed" in out, "make test ran the example's transform tests"
 
+    # the project's README: each of its shell blocks runs as written there
+    generated = (acme / "README.md").read_text(encoding="utf-8")
+    shell = re.findall(r"```sh\n(.*?)```", generated, flags=re.DOTALL)
+    assert len(shell) >= 2 and "make demo" in shell[0]
+    for block in shell[1:]:
+        ran = subprocess.run(
+            ["bash", "-c", "set -e\n" + block], cwd=acme, env=env, capture_output=True,
+            text=True, timeout=600,
+        )  # fmt: skip
+        assert ran.returncode == 0, block + ran.stdout + ran.stderr
+        assert "order_date" in ran.stdout or block.strip().startswith("make"), ran.stdout
+
     dagwright = str(home / "dw" / "bin" / "dagwright")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:

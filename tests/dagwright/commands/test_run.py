@@ -75,3 +75,16 @@ def test_one_unreachable_destination_does_not_hide_the_other_pipelines_runs(
     assert report.returncode == 0, report.stdout + report.stderr
     page = Path(report.stdout.strip().splitlines()[-1])
     assert page.name == f"{run_id}.html" and page.is_file()
+
+
+def test_an_interval_without_data_says_why_it_loaded_nothing(example_project: Project) -> None:
+    """The sample data covers January: a run of a day in June (what a manual Airflow run
+    of today's interval does) succeeds, loads nothing, and says why."""
+    ran = example_project.cli("run", "shop_daily", "--start", "2026-06-01", "--end", "2026-06-02")
+    out = " ".join(ran.stdout.split())
+    assert ran.returncode == 0, out
+    assert (
+        "fct_orders: 0 rows, because the interval 2026-06-01 00:00 .. 2026-06-02 00:00 holds "
+        "no rows of orders (read by interval)"
+    ) in out
+    assert "dagwright status shop_daily" in out
