@@ -15,6 +15,8 @@ from pathlib import Path
 from dagwright.errors import ConfigError
 
 _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+LOADED: set[str] = set()
+"""The variables this process took from a ``.env`` file (``dagwright connections`` says so)."""
 
 
 def load_dotenv(project: str | Path) -> list[str]:
@@ -38,6 +40,7 @@ def load_dotenv(project: str | Path) -> list[str]:
         if key not in os.environ:
             os.environ[key] = value
             loaded.append(key)
+    LOADED.update(loaded)
     return loaded
 
 
