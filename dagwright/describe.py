@@ -37,18 +37,36 @@ def describe_stage(plan: Plan, stage: Stage) -> list[str]:
         head = f"{load.write} into {stage.name} ({loader.describe()})"
         if keys:
             head += f" on {', '.join(keys)}"
-        return [head, *[s + ";" for s in loader.plan_load(stage.name, load)]]
-    refs = _check_refs(plan, stage)
-    return [f"checks after {stage.checks_of} {stage.name!r}: {', '.join(map(str, refs))}"]
+        ((_, provider),) = stage.data_inputs
+        shown = f"<the columns of {provider}>"
+        statements = [_columns(s, shown) + ";" for s in loader.plan_load(stage.name, load)]
+        return [head, f"-- {BATCH} stands for the columns the batch brings", *statements]
+    return _describe_checks(plan, stage)
 
 
-def _check_refs(plan: Plan, stage: Stage) -> list[object]:
-    model = plan.spec.model
-    if stage.checks_of == "source":
-        return list(model.sources[stage.name].expect)
-    if stage.checks_of == "transform":
-        return list(model.transforms[stage.name].expect)
-    return list(model.loads[stage.name].expect)
+BATCH = "<the columns of ...>"
+_MARK = '"<batch columns>"'
+
+
+def _columns(statement: str, shown: str) -> str:
+    """A load statement with the batch's columns (known only when it runs) as ``shown``."""
+    statement = statement.replace(f"CAST({_MARK} AS TEXT) AS {_MARK}", shown)
+    return statement.replace(f"{_MARK} TEXT", f"{shown} with their types").replace(_MARK, shown)
+
+
+def _describe_checks(plan: Plan, stage: Stage) -> list[str]:
+    """Each expectation of the stage as it will be validated, with its severity."""
+    from expectations.suites import checks_for
+
+    kind = stage.checks_of or "source"
+    checks = checks_for(plan.spec, kind, stage.name)
+    head = f"checks after {kind} {stage.name!r}: {len(checks.items)} expectation(s)"
+    lines = [head]
+    for item in checks.items:
+        suite = f", suite {item.suite}" if item.suite else ""
+        lines.append(f"{item.label}  [{item.severity}{suite}]")
+    lines += [f"problem: {p}" for p in checks.problems]
+    return lines
 
 
 def _describe_sql(plan: Plan, name: str, step: Transform, inputs: str) -> list[str]:

@@ -84,3 +84,15 @@ def test_plan_has_no_side_effects(example_project: Project) -> None:
     assert "SQL (snowflake -> duckdb)" in result.stdout
     assert 'DELETE FROM "fct_orders" WHERE "order_id" IN' in result.stdout
     assert 'INSERT INTO "fct_orders" (' in result.stdout
+
+
+def test_plan_reads_as_words_not_reprs(example_project: Project) -> None:
+    result = example_project.cli("plan", "shop_daily", env={"COLUMNS": "300"})
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "checks after source 'customers': 1 expectation(s)" in out
+    assert "expect_column_values_to_not_be_null(column=email)  [warn]" in out
+    assert "[error, suite orders_raw]" in out
+    assert "{'" not in out, "no Python dict reprs"
+    assert '"<batch columns>"' not in out
+    assert 'INSERT INTO "fct_orders" (<the columns of transform_order_revenue>' in out
