@@ -94,6 +94,7 @@ class StageExecutor:
             staged = describe(uri)
             result = StageResult(stage=stage.id, staged=staged, rows_out=staged.rows)
             result.portion = self._portion(stage.name, outcome.new_watermark, files)
+        result.sql = list(extractor.sql)
         if result.rows_out == 0 and self._reads_past_a_mark(stage.name):
             result.skipped = "nothing new past the mark: nothing to check or load"
         if work is not None:

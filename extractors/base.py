@@ -68,6 +68,9 @@ class Extractor(ABC, Generic[ConfigT]):
         self.config = config
         self.context = context
         self.new_watermark: Any = None
+        self.sql: list[str] = []
+        """The statements sent to the source, as the source runs them (shown in the run
+        report); values are bound parameters, named in a trailing comment."""
 
     @abstractmethod
     def batches(self) -> Iterator[pa.RecordBatch]:

@@ -208,6 +208,8 @@ class SqlExtractor(Extractor[SqlSourceConfig]):
         self.new_watermark = previous
         query = self.select(dialect, bounds)
         params = {k: _param(v, dialect) for k, v in bounds.items()}
+        shown = query.sql(dialect=dialect, pretty=True)
+        self.sql.append(shown + (f"\n-- bound: {', '.join(params)}" if params else ""))
         engine = self._engine(conn, bool(params))
         reader = {"adbc": _adbc, "connectorx": _connectorx, "sqlalchemy": _sqlalchemy}[engine]
         try:

@@ -40,6 +40,10 @@ class ReportData:
     checks: SideTable
     quarantine: dict[str, int]
     quarantine_note: str | None
+    quarantined: dict[str, list[dict[str, Any]]]
+    """Per quarantine table, the first rows this run set aside (their values and why)."""
+    previous: list[RunRecord]
+    """The pipeline's other recent runs, newest first (the report links their pages)."""
     lineage: Any
     lineage_note: str | None
 
@@ -103,10 +107,17 @@ def find_run(
     return plan, loader, run
 
 
+QUARANTINE_SAMPLE = 20
+QUARANTINE_HIDDEN = ("_dagwright_run_id", "_dagwright_stage", "_dagwright_quarantined_at")
+
+
 def collect(plan: Plan, loader: Loader, run: RunRecord) -> ReportData:
     checks = _check_results(loader, run.run_id)
-    quarantine, quarantine_note = _quarantine(loader, run.run_id)
+    quarantine, quarantine_note, quarantined = _quarantine(loader, run.run_id)
     lineage, lineage_note = _lineage(plan, loader)
+    previous = [r for r in loader.state.recent_runs(run.pipeline, 11) if r.run_id != run.run_id][
+        :10
+    ]
     return ReportData(
         run=run,
         destination=loader.describe(),
@@ -114,6 +125,8 @@ def collect(plan: Plan, loader: Loader, run: RunRecord) -> ReportData:
         checks=checks,
         quarantine=quarantine,
         quarantine_note=quarantine_note,
+        quarantined=quarantined,
+        previous=previous,
         lineage=lineage,
         lineage_note=lineage_note,
     )
@@ -151,17 +164,24 @@ def _check_results(loader: Loader, run_id: str) -> SideTable:
     return SideTable(rows=rows)
 
 
-def _quarantine(loader: Loader, run_id: str) -> tuple[dict[str, int], str | None]:
+def _quarantine(
+    loader: Loader, run_id: str
+) -> tuple[dict[str, int], str | None, dict[str, list[dict[str, Any]]]]:
     counts: dict[str, int] = {}
+    samples: dict[str, list[dict[str, Any]]] = {}
     names = _quarantine_tables(loader)
     for name in names:
         table = _read(loader, name)
         rows = _for_run(table, run_id) if table is not None else None
         if rows:
             counts[name] = len(rows)
+            samples[name] = [
+                {k: v for k, v in row.items() if k not in QUARANTINE_HIDDEN}
+                for row in rows[:QUARANTINE_SAMPLE]
+            ]
     if not names:
-        return counts, "no quarantine tables in the destination"
-    return counts, None
+        return counts, "no quarantine tables in the destination", samples
+    return counts, None, samples
 
 
 def _quarantine_tables(loader: Loader) -> list[str]:

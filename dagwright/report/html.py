@@ -83,6 +83,8 @@ def render(data: ReportData) -> str:
         _sql(run.stages),
         "<h2>Column lineage</h2>",
         _lineage(data),
+        "<h2>Other runs</h2>",
+        _previous(data),
         f"<footer>dagwright {escape(__version__)} · report written "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC</footer>",
     ]
@@ -108,8 +110,8 @@ def _cards(data: ReportData) -> str:
     seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
     loaded = sum(s.rows_out or 0 for s in run.stages if s.kind == "load")
     extracted = sum(s.rows_out or 0 for s in run.stages if s.kind == "extract")
-    # a source its SQL step read in place (run workspace) is not counted on its own
-    uncounted = sum(
+    # a source its SQL step read in place (run workspace) is never counted on its own
+    streamed = sum(
         1
         for s in run.stages
         if s.kind == "extract" and s.status == "success" and s.rows_out is None
@@ -121,7 +123,8 @@ def _cards(data: ReportData) -> str:
         ("stages", str(len(run.stages)), "stage-count"),
         (
             "rows extracted",
-            f"{extracted:,}" + (f" + {uncounted} source(s) uncounted" if uncounted else ""),
+            f"{extracted:,}"
+            + (f" (+ {streamed} source(s) streamed into SQL, not counted)" if streamed else ""),
             "rows-extracted",
         ),
         ("rows loaded", f"{loaded:,}", "rows-loaded"),
@@ -284,12 +287,52 @@ def _quarantine(data: ReportData) -> str:
             f"<tr><td>{escape(t)}</td><td class='num'>{n:,}</td></tr>"
             for t, n in sorted(data.quarantine.items())
         )
-        return (
+        parts = [
             "<table id='quarantine'><thead><tr><th>quarantine table</th>"
             f"<th class='num'>rows from this run</th></tr></thead><tbody>{rows}</tbody></table>"
+        ]
+        for table, sample in sorted(data.quarantined.items()):
+            shown = len(sample)
+            total = data.quarantine.get(table, shown)
+            more = f" (the first {shown} of {total:,})" if total > shown else ""
+            parts.append(f"<h3>{escape(table)}{escape(more)}</h3>")
+            parts.append(_generic_table(sample, f"quarantined-{_slug(table)}"))
+        parts.append(
+            "<p class='note'>Fix the cause, then <code>dagwright quarantine PIPELINE "
+            "--replay</code> runs these rows again.</p>"
         )
+        return "".join(parts)
     note = data.quarantine_note or "no rows were quarantined by this run"
     return f"<p class='note' id='quarantine'>{escape(note)}.</p>"
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name)
+
+
+def _previous(data: ReportData) -> str:
+    """The pipeline's other recent runs, linked to their pages where those were written."""
+    if not data.previous:
+        return "<p class='note' id='previous'>This is the pipeline's only run.</p>"
+    rows = []
+    for run in data.previous:
+        name = f"{run.run_id}.html"
+        link = f"<a href='{escape(name)}'>{escape(run.run_id)}</a>"
+        interval = (
+            f"{_when(run.interval_start)} → {_when(run.interval_end)}"
+            if run.interval_start and run.interval_end
+            else "full refresh"
+        )
+        rows.append(
+            f"<tr><td>{link}</td><td class='s-{escape(run.status)}'>{escape(run.status)}</td>"
+            f"<td>{escape(interval)}</td><td>{escape(_when(run.started_at))}</td></tr>"
+        )
+    return (
+        "<table id='previous'><thead><tr><th>run</th><th>status</th><th>interval</th>"
+        f"<th>started (UTC)</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "<p class='note'>A run's page is written by <code>dagwright report RUN_ID</code>; "
+        "the links open those written beside this one.</p>"
+    )
 
 
 def _sql(stages: list[StageRecord]) -> str:

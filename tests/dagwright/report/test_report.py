@@ -153,7 +153,7 @@ def test_failed_run_report_shows_the_error_and_skipped_stages(example_project) -
     assert escape(first_error) in page
 
 
-def test_report_counts_the_rows_a_run_quarantined(project) -> None:
+def test_report_counts_and_shows_the_rows_a_run_quarantined(project) -> None:
     from dagwright.report import write_report
 
     project.write_spec(
@@ -184,3 +184,48 @@ def test_report_counts_the_rows_a_run_quarantined(project) -> None:
     page = write_report(project.root, run_id).read_text()
     assert f"<td>orders__quarantine</td><td class='num'>{held:,}</td>" in page
     assert f"id='rows-quarantined'>{held:,}<" in page
+    # the rows themselves: their values and why they were held back
+    (order_id, status) = project.query(
+        'SELECT order_id, status FROM "orders__quarantine" WHERE _dagwright_run_id = ? '
+        "ORDER BY _dagwright_row LIMIT 1",
+        [run_id],
+    )[0]
+    assert "<table id='quarantined-orders--quarantine'>" in page
+    assert f"<td>{order_id}</td>" in page and f"<td>{status}</td>" in page
+    assert "expect_column_values_to_be_in_set(column=status)" in page
+
+
+def test_report_links_the_pipelines_other_runs_and_shows_a_database_query(
+    project,
+    postgres,  # noqa: ANN001
+) -> None:
+    from dagwright.report import write_report
+
+    postgres.execute("DROP TABLE IF EXISTS report_src")
+    postgres.execute("CREATE TABLE report_src (id int, updated_at timestamp)")
+    postgres.execute("INSERT INTO report_src VALUES (1, '2026-01-01 10:00'), (2, '2026-01-02')")
+    project.write_spec(
+        "from_db",
+        """
+        pipeline: from_db
+        start_date: 2026-01-01
+        sources:
+          src:
+            extractor: postgres
+            connection: report_db
+            table: public.report_src
+            incremental: {cursor: updated_at}
+        loads:
+          src: {from: src, write: merge, primary_key: [id]}
+        """,
+    )
+    env = {"DAGWRIGHT_CONN_REPORT_DB": postgres.url}
+    for _ in range(2):
+        assert project.cli("run", "from_db", env=env).returncode == 0
+    runs = [r[0] for r in project.query('SELECT run_id FROM "_dagwright".runs ORDER BY started_at')]
+    first = write_report(project.root, runs[0]).read_text()
+    page = write_report(project.root, runs[1]).read_text()
+    assert f"<a href='{runs[0]}.html'>{runs[0]}</a>" in page, "links the other run's page"
+    assert f"<a href='{runs[1]}.html'>{runs[1]}</a>" in first
+    assert "FROM &quot;public&quot;.&quot;report_src&quot;" in first, "the query sent to the source"
+    assert "updated_at" in page and "-- bound: lower" in page
