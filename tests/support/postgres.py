@@ -98,7 +98,9 @@ def _as_user() -> dict:
     try:
         entry = pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "-M", "-s", "/bin/false", SYSTEM_USER], check=True)
+        # two test workers may get here at once: one creates the user, the other's
+        # useradd fails because it exists, which is fine
+        subprocess.run(["useradd", "-M", "-s", "/bin/false", SYSTEM_USER], capture_output=True)
         entry = pwd.getpwnam(SYSTEM_USER)
     return {"user": entry.pw_uid, "group": entry.pw_gid}
 
@@ -113,7 +115,7 @@ def postgres_server(database: str = "dagwright") -> Iterator[PostgresServer]:
     pwfile.write_text(PASSWORD)
     os.chmod(pwfile, 0o644)
     run_as = _as_user()
-    subprocess.run(
+    initdb = subprocess.run(
         [
             str(bindir / "initdb"),
             "-D",
@@ -125,10 +127,12 @@ def postgres_server(database: str = "dagwright") -> Iterator[PostgresServer]:
             "--encoding=UTF8",
             "--no-sync",
         ],
-        check=True,
         capture_output=True,
+        text=True,
         **run_as,
     )
+    if initdb.returncode != 0:
+        raise RuntimeError(f"initdb failed ({initdb.returncode}): {initdb.stdout}{initdb.stderr}")
     port = _free_port()
     log = base / "log"
     proc = subprocess.Popen(
