@@ -2,7 +2,9 @@
 
 The check stages store each validation as a GE suite result in ``_dagwright.validations``;
 this command puts the newest runs' results into a local GE project in
-``.dagwright/gx`` (rebuilt each time) and has GE render its Data Docs site there.
+``.dagwright/gx`` (rebuilt each time) and has GE render its Data Docs site there, and
+writes the same results as one self-contained page, ``check_results.html``, readable
+without a network (Data Docs fetch their styles and scripts from CDNs).
 """
 
 from __future__ import annotations
@@ -48,9 +50,18 @@ def handle(args: argparse.Namespace) -> int:
         raise DagwrightError(
             "no check results yet: run a pipeline whose spec has 'expect:' checks first"
         )
-    index = build_site(Path(args.project).resolve() / ".dagwright", rows)
+    from dagwright.report.validations import page
+
+    root = Path(args.project).resolve() / ".dagwright"
+    index = build_site(root, rows)
+    offline = root / "gx" / "check_results.html"
+    offline.write_text(page(rows), encoding="utf-8")
     runs = len({r["run_id"] for r in rows})
     print(f"Data Docs for {len(rows)} validation(s) of {runs} run(s): {index}")
+    print(
+        f"the same results on one page that needs no network: {offline} "
+        "(Data Docs load their styles and scripts from CDNs)"
+    )
     return 0
 
 

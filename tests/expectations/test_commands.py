@@ -98,3 +98,11 @@ def test_docs_builds_data_docs_for_recent_runs(orders_project: Project, capsys) 
     assert "bogus" in pages[bad.record.run_id] and "customer_id" in pages[bad.record.run_id]
     assert "bogus" not in pages[good.record.run_id]
     assert bad.record.run_id in index.read_text()
+    # the same results on a page that loads nothing from the network
+    offline = orders_project.root / ".dagwright" / "gx" / "check_results.html"
+    assert str(offline) in out
+    text = offline.read_text()
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert "check_orders · <span class='bad'>failed</span>" in text
+    assert "expect_column_values_to_be_in_set" in text and "bogus" in text
+    assert text.count("<h2 ") == 3
