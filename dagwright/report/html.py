@@ -161,12 +161,14 @@ def _num(value: int | float | None, digits: int = 0) -> str:
 def _stage_table(stages: list[StageRecord]) -> str:
     rows = []
     for s in stages:
+        streamed = s.kind == "extract" and s.status == "success" and s.rows_out is None
+        out = "streamed into SQL" if streamed else _num(s.rows_out)
         rows.append(
             f"<tr data-stage='{escape(s.stage)}'><td>{escape(s.stage)}</td>"
             f"<td>{escape(s.kind)}</td>"
             f"<td><span class='badge s-{escape(s.status)}'>{escape(s.status)}</span></td>"
             f"<td class='num rows-in'>{_num(s.rows_in)}</td>"
-            f"<td class='num rows-out'>{_num(s.rows_out)}</td>"
+            f"<td class='num rows-out'>{out}</td>"
             f"<td class='num seconds'>{_num(s.seconds, 3)}</td>"
             f"<td>{escape(s.checks)}{_error(s.error)}</td></tr>"
         )

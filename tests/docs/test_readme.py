@@ -9,6 +9,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, Project, run_cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -43,3 +45,34 @@ def test_every_command_of_the_readme_table_exists() -> None:
     for command in named:
         word = command.split()[0]
         assert re.search(rf"^\s+{word}\b", helped.stdout, flags=re.MULTILINE), command
+
+
+@pytest.mark.slow
+def test_make_demo_runs_the_example_as_the_readme_says(tmp_path: Path) -> None:
+    """The README's first block: `make demo` in a checkout (with this test's virtualenv,
+    which `make test` installed, so make installs nothing again)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.docs.test_newcomer import checkout_copy
+
+    (top,) = blocks(README, "sh")[:1]
+    assert top.splitlines()[0].startswith("make demo")
+    copy = checkout_copy(tmp_path / "checkout")
+    venv = Path(sys.executable).parent.parent
+    stamp = venv / ".installed-all"
+    if not stamp.exists():
+        stamp.touch()
+    then = stamp.stat().st_mtime - 60
+    os.utime(copy / "pyproject.toml", (then, then))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    env |= {"VENV": str(venv), "COLUMNS": "200", "NO_COLOR": "1"}
+    demo = subprocess.run(
+        ["make", "demo"], cwd=copy, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert re.search(r"shop_daily run \S+ success", demo.stdout)
+    reports = list((copy / ".dagwright" / "reports" / "shop_daily").glob("*.html"))
+    assert len(reports) == 1 and str(reports[0]) in demo.stdout
+    assert (copy / "warehouse.duckdb").is_file()
