@@ -68,7 +68,7 @@ def sources_of(plan: Plan, table: str) -> list[str]:
 
 def reads_interval(plan: Plan, table: str) -> bool:
     """Whether a SQL step on the way to ``table`` binds the data interval's parameters."""
-    for sid in _path(plan, stage_id("load", table)):
+    for sid in plan.upstream(stage_id("load", table)):
         stage = plan.stages[sid]
         if stage.kind == "transform":
             step = plan.spec.model.transforms[stage.name]
@@ -287,17 +287,6 @@ def file_sources(plan: Plan) -> list[str]:
     """The sources some table takes file by file (their files are listed before a run)."""
     found = {takes_files(plan, t) for t in plan.spec.model.loads}
     return sorted(s for s in found if s is not None)
-
-
-def _path(plan: Plan, sid: str) -> set[str]:
-    seen: set[str] = set()
-    frontier = [sid]
-    while frontier:
-        for up in plan.stages[frontier.pop()].upstream:
-            if up not in seen:
-                seen.add(up)
-                frontier.append(up)
-    return seen
 
 
 def _sql_text(plan: Plan, step: Any) -> str:

@@ -83,8 +83,8 @@ class Plan:
                     found += self.readers(stage.id)
         return found
 
-    def upstream_extracts(self, stage_id: str) -> list[str]:
-        """The extract stages whose data reaches ``stage_id`` (their watermarks go with it)."""
+    def upstream(self, stage_id: str) -> set[str]:
+        """Every stage whose output reaches ``stage_id``, directly or through others."""
         seen: set[str] = set()
         frontier = [stage_id]
         while frontier:
@@ -92,7 +92,11 @@ class Plan:
                 if up not in seen:
                     seen.add(up)
                     frontier.append(up)
-        return sorted(s for s in seen if self.stages[s].kind == "extract")
+        return seen
+
+    def upstream_extracts(self, stage_id: str) -> list[str]:
+        """The extract stages whose data reaches ``stage_id`` (their watermarks go with it)."""
+        return sorted(s for s in self.upstream(stage_id) if self.stages[s].kind == "extract")
 
 
 def build_plan(spec: PipelineSpec) -> Plan:

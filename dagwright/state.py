@@ -131,8 +131,6 @@ class TableState:
     """(start, end) -> (run id, rows) of each load recorded in the interval ledger."""
     marks: dict[str, Any] = field(default_factory=dict)
     """source -> the high-water mark of the rows this table has taken from it."""
-    mark_runs: dict[str, str] = field(default_factory=dict)
-    """source -> the run that moved the mark last."""
     files: dict[str, dict[str, TakenFile]] = field(default_factory=dict)
     """source -> path -> the version of the file this table loaded, and the run."""
 
@@ -218,10 +216,6 @@ class StateUpdate:
     holds: dict[str, str] = field(default_factory=dict)
     """Files read that the table already held when the run asked it: path -> the run that
     loaded it. Commit only while the table holds exactly these of the files read."""
-
-    @property
-    def watermarks(self) -> dict[str, Any]:
-        return {p.source: p.mark for p in self.portions if p.mark is not None}
 
 
 @dataclass(frozen=True)

@@ -311,11 +311,10 @@ def build_states(
 
     for table, start, end, run_id, rows in intervals:
         state(table).intervals[(start, end)] = (run_id, int(rows))
-    for table, source, value, run_id in marks:
+    for table, source, value, _run_id in marks:
         decoded = decode_watermark(value)
         if decoded is not None:
             state(table).marks[source] = decoded
-            state(table).mark_runs[source] = run_id
     for table, source, path, size, modified, sha, run_id in files:
         identity = FileIdentity(path, int(size), int(modified), sha)
         state(table).files.setdefault(source, {})[path] = TakenFile(identity, run_id)

@@ -154,14 +154,11 @@ def choose_work(plan: Plan, loader: Loader, ctx: RunContext, source: str) -> Non
 
     needs, satisfied = survey(plan, loader, ctx)
     chosen = next((p for p in passes(needs) if source in p.reads), None)
-    fed = [t for t in satisfied if source in sources_of(plan, t)]
-    ctx.work = chosen or Pass(note="; ".join(f"{t}: {satisfied[t]}" for t in fed))
-    if chosen is not None:
-        read = chosen.reads[source]
-        if read.after is not None:
-            ctx.watermarks = {source: read.after}
-        if read.files is not None:
-            ctx.files = {source: read.files}
+    if chosen is None:
+        fed = [t for t in satisfied if source in sources_of(plan, t)]
+        ctx.work = Pass(note="; ".join(f"{t}: {satisfied[t]}" for t in fed))
+    else:
+        ctx.serve(chosen)
 
 
 def _message(exc: BaseException) -> str:

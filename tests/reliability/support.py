@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,42 @@ class CrashProject:
             ).fetchall()
         finally:
             con.close()
+
+
+def kill_inside(
+    start: Callable[[], subprocess.Popen[str]],
+    log: Path,
+    point: dict[str, Any],
+    seconds: float,
+    undo: Callable[[], None],
+) -> subprocess.Popen[str]:
+    """SIGKILL the run ``start()`` begins ``point['at']`` seconds in, once it has reached
+    the warehouse (its ``STATEMENT_LOG``, ``log``, is not empty).
+
+    A kill that lands while Python is still starting proves nothing: the delay moves
+    halfway to the clean run's end (``seconds``) and the run starts again. A run that
+    finished first is undone (``undo``) and started again earlier.
+    """
+    import signal
+    import time
+
+    for _ in range(8):
+        log.unlink(missing_ok=True)
+        child = start()
+        deadline = time.monotonic() + point["at"]
+        while child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+            child.communicate(timeout=60)
+            if log.exists() and log.read_text().split():
+                return child
+            point["at"] = round((point["at"] + seconds) / 2, 3)
+            continue
+        child.communicate()
+        undo()
+        point["at"] = round(point["at"] * 0.75, 3)
+    raise AssertionError(f"no kill landed inside the run at {point}")
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:

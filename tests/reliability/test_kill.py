@@ -30,7 +30,14 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.support import DAY1, DAY2, UNSCHEDULED, CrashProject, write_events
+from tests.reliability.support import (
+    DAY1,
+    DAY2,
+    UNSCHEDULED,
+    CrashProject,
+    kill_inside,
+    write_events,
+)
 
 TRIALS = int(os.environ.get("DAGWRIGHT_KILL_POINTS", "10"))
 SEED = int(os.environ.get("DAGWRIGHT_KILL_SEED", "20261128"))
@@ -174,32 +181,15 @@ def test_unscheduled_kill_between_loads_converges(
 def kill_after(
     project: CrashProject, scenario: Scenario, point: dict[str, Any], env: dict[str, str]
 ) -> subprocess.Popen[str]:
-    """SIGKILL the run ``point['at']`` seconds in, once it has reached the warehouse.
+    """SIGKILL the run ``point['at']`` seconds in, after its first warehouse statement."""
 
-    A kill that lands before the run's first warehouse statement (Python still starting)
-    proves nothing: the delay moves halfway to the clean run's end and the run is
-    started again. A run that finished first is undone and started again earlier.
-    """
-    log = Path(env["STATEMENT_LOG"])
-    for _ in range(8):
-        log.unlink(missing_ok=True)
-        child = project.popen(scenario.interval, env)
-        deadline = time.monotonic() + point["at"]
-        while child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-            child.communicate(timeout=60)
-            if log.exists() and log.read_text().split():
-                return child
-            point["at"] = round((point["at"] + scenario.seconds) / 2, 3)
-            continue
-        child.communicate()
+    def undo() -> None:
         project.warehouse.unlink()
         if scenario.warehouse_before is not None:
             shutil.copy(scenario.warehouse_before, project.warehouse)
-        point["at"] = round(point["at"] * 0.75, 3)
-    raise AssertionError(f"no kill landed inside the run at {point}")
+
+    start = lambda: project.popen(scenario.interval, env)  # noqa: E731
+    return kill_inside(start, Path(env["STATEMENT_LOG"]), point, scenario.seconds, undo)
 
 
 def report(trial: int, scenario: str, point: dict[str, Any], converged: bool) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from tests.reliability.support import kill_inside
 from tests.reliability.sweep import DESTINATIONS, KINDS, TABLES, Sweep, place_data
 from tests.reliability.test_kill import report
 
@@ -141,21 +142,10 @@ def kill(sweep: Sweep, scenario: str, point: dict[str, Any], ref: Reference) -> 
         child = sweep.popen(scenario, env)
         child.communicate(timeout=180)
         return child
-    for _ in range(8):
-        log.unlink(missing_ok=True)
-        child = sweep.popen(scenario, {"STATEMENT_LOG": str(log)})
-        deadline = time.monotonic() + point["at"]
-        while child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-            child.communicate(timeout=60)
-            if log.exists() and log.read_text().split():
-                return child
-            # killed while Python was still starting: later, up to the clean run's end
-            point["at"] = round((point["at"] + ref.seconds) / 2, 3)
-            continue
-        child.communicate()
-        sweep.restore(ref.before, ref.template, fresh=True)
-        point["at"] = round(point["at"] * 0.75, 3)
-    raise AssertionError(f"no kill landed inside the run at {point}")
+    return kill_inside(
+        lambda: sweep.popen(scenario, {"STATEMENT_LOG": str(log)}),
+        log,
+        point,
+        ref.seconds,
+        lambda: sweep.restore(ref.before, ref.template, fresh=True),
+    )
