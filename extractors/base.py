@@ -94,6 +94,21 @@ class Extractor(ABC, Generic[ConfigT]):
         """
         return None
 
+    def preview(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation | None:
+        """The source's columns and types, read without its data (``dagwright validate``).
+
+        A relation on ``con`` whose binding costs no data read (a CSV sniff of a sample, a
+        Parquet footer, a database's ``LIMIT 0``); ``None`` when the extractor cannot know
+        them before it reads. Raises ``DagwrightError`` naming what is wrong (no file
+        matches, the server refuses), which validation reports at the source.
+        By default the source's lazy relation, or the declared ``empty_schema``.
+        """
+        relation = self.relation_on(con)
+        if relation is not None:
+            return relation
+        schema = self.empty_schema()
+        return con.from_arrow(schema.empty_table()) if len(schema) else None
+
     def explain(self, exc: Exception) -> Exception | None:
         """An engine error raised while reading ``relation_on``, made readable; ``None`` if
         the error is not about this source."""

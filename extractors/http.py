@@ -199,6 +199,24 @@ class HttpExtractor(Extractor[HttpSourceConfig]):
         ]
         return rel.project(*typed)
 
+    def preview(self, con: Any) -> Any:
+        """The declared ``columns``: an API's fields are known only once it is called."""
+        import duckdb
+
+        hints = self.config.columns
+        if not hints:
+            return None
+        return (
+            con.sql("SELECT 1")
+            .project(
+                *[
+                    duckdb.ConstantExpression(None).cast(duckdb.sqltype(t)).alias(c)
+                    for c, t in hints.items()
+                ]
+            )
+            .limit(0)
+        )
+
     def empty_schema(self) -> pa.Schema:
         import pyarrow as pa
 
