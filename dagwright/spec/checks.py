@@ -25,6 +25,7 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
             )
         )
     problems += _schedule(spec)
+    problems += _dates(spec)
     known = sorted(sources | transforms)
     deps = transform_inputs(spec, problems)
     for name, inputs in deps.items():
@@ -177,6 +178,35 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
             if found:
                 return found
     return None
+
+
+def _dates(spec: PipelineSpec) -> list[Problem]:
+    """Dates and durations whose fields are fine alone but wrong together, or empty."""
+    from datetime import date, datetime, timedelta
+
+    model = spec.model
+    problems: list[Problem] = []
+
+    def moment(value: date | datetime) -> datetime:
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=None)
+        return datetime(value.year, value.month, value.day)
+
+    if model.end_date is not None and moment(model.end_date) <= moment(model.start_date):
+        problems.append(
+            spec.problem(
+                ("end_date",),
+                f"end_date {model.end_date} is not after start_date {model.start_date}: "
+                "no interval would run; move end_date later or remove it",
+            )
+        )
+    if model.execution_timeout is not None and model.execution_timeout <= timedelta(0):
+        problems.append(
+            spec.problem(
+                ("execution_timeout",), "execution_timeout: must be longer than 0s, e.g. '30m'"
+            )
+        )
+    return problems
 
 
 def _schedule(spec: PipelineSpec) -> list[Problem]:

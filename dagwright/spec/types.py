@@ -25,17 +25,22 @@ _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s
 
 
 def _parse_duration(value: Any) -> Any:
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match and any(match.groups()):
-            days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-            return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-        raise ValueError(
-            f"{value!r} is not a duration: write e.g. '90s', '5m', '1h30m', '2d', "
-            "or seconds as an integer"
-        )
-    if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+    try:
+        if isinstance(value, str):
+            match = _DURATION.match(value)
+            if match and any(match.groups()):
+                days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+                return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+            raise ValueError(
+                f"{value!r} is not a duration: write e.g. '90s', '5m', '1h30m', '2d', "
+                "or seconds as an integer"
+            )
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError(f"{value} is a negative duration: durations count forward")
+            return timedelta(seconds=value)
+    except OverflowError:
+        raise ValueError(f"{value!r} is longer than any duration can be") from None
     return value
 
 

@@ -121,7 +121,11 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
         self.doc.scalars.add(loc)
-        value = _SCALAR_LOADER.yaml_constructors[node.tag](_SCALAR_LOADER, node)
+        try:
+            value = _SCALAR_LOADER.yaml_constructors[node.tag](_SCALAR_LOADER, node)
+        except (ValueError, OverflowError) as exc:
+            self.problems.append(Problem(self.doc.path, *_pos(node), _bad_scalar(node, loc, exc)))
+            return None
         if isinstance(value, str) and "${" in value:
             value = self._interpolate(value, node)
         return value
@@ -147,6 +151,17 @@ class _Builder:
 
 
 _SCALAR_LOADER = yaml.SafeLoader("")
+
+
+def _bad_scalar(node: yaml.Node, loc: Loc, exc: Exception) -> str:
+    """A value YAML recognises by its shape but cannot build (``2026-02-30``)."""
+    field = ".".join(str(step) for step in loc) or "spec"
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return (
+            f"{field}: {node.value!r} is not a date: {exc}; write a real calendar date "
+            "as YYYY-MM-DD (or YYYY-MM-DDTHH:MM:SS)"
+        )
+    return f"{field}: {node.value!r} cannot be read: {exc}"
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:

@@ -59,6 +59,10 @@ scalars = st.one_of(
     st.text(max_size=20),
     st.sampled_from(["@daily", "* * * * *", "${HOME}", "${NOPE_NOT_SET}", "merge", "csv"]),
     st.dates().map(str),
+    st.builds(
+        "{}-{:02d}-{:02d}".format, st.integers(0, 10000), st.integers(0, 13), st.integers(0, 32)
+    ),
+    st.sampled_from(["2026-02-30", "2026-02-29T25:00:00", "0s", "-1", "99999999999d", "1h-5m"]),
 )
 values = st.recursive(
     scalars,
@@ -136,6 +140,26 @@ def test_valid_text_with_characters_changed(edits: list[tuple[int, str]]) -> Non
 )
 def test_valid_text_with_yaml_features_inserted(tokens: list[str], at: int) -> None:
     check(VALID_TEXT[:at] + "".join(tokens) + VALID_TEXT[at:], "YAML features")
+
+
+dates = st.one_of(
+    st.dates(),
+    st.datetimes(),
+    st.builds(
+        "{}-{:02d}-{:02d}".format, st.integers(0, 10000), st.integers(0, 13), st.integers(0, 32)
+    ),
+)
+durations = st.one_of(st.integers(-(10**12), 10**12), st.from_regex(r"\A\d{0,13}[dhms]\Z"))
+
+
+@FUZZ
+@given(dates, dates, durations, durations)
+def test_dates_ranges_and_durations(start: Any, end: Any, timeout: Any, lookback: Any) -> None:
+    data = put(VALID, ["start_date"], start)
+    data = put(data, ["end_date"], end)
+    data = put(data, ["execution_timeout"], timeout)
+    data = put(data, ["sources", "orders", "incremental"], {"cursor": "id", "lookback": lookback})
+    check(yaml.safe_dump(data, sort_keys=False), "dates and durations")
 
 
 @pytest.fixture(scope="module", autouse=True)
