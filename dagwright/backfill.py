@@ -142,7 +142,13 @@ def to_run(statuses: list[IntervalStatus], reprocess: Reprocess) -> list[Interva
     return [s.interval for s in statuses if s.state in wanted[reprocess]]
 
 
-def run_interval(spec_path: str, project_root: str, start: str, end: str) -> IntervalResult:
+def run_interval(
+    spec_path: str,
+    project_root: str,
+    start: str,
+    end: str,
+    params: dict[str, str] | None = None,
+) -> IntervalResult:
     """Run one interval with the local runner (also the entry point of worker processes)."""
     from pathlib import Path
 
@@ -152,7 +158,7 @@ def run_interval(spec_path: str, project_root: str, start: str, end: str) -> Int
 
     interval = Interval(datetime.fromisoformat(start), datetime.fromisoformat(end))
     plan = build_plan(load_spec(Path(spec_path), Path(project_root)))
-    outcome = run_pipeline(plan, interval, max_workers=2)
+    outcome = run_pipeline(plan, interval, max_workers=2, params=params)
     record = outcome.record
     rows = sum(s.rows_out or 0 for s in record.stages if s.kind == "load")
     seconds = (
@@ -169,6 +175,7 @@ def run_backfill(
     intervals: list[Interval],
     parallel: int = 1,
     on_done: Callable[[IntervalResult], None] | None = None,
+    params: dict[str, str] | None = None,
 ) -> list[IntervalResult]:
     """Run ``intervals``, at most ``parallel`` at once (each in its own process when > 1).
 
@@ -178,7 +185,13 @@ def run_backfill(
     """
     notify = on_done or (lambda _: None)
     args = [
-        (str(plan.spec.path), str(plan.spec.project_root), i.start.isoformat(), i.end.isoformat())
+        (
+            str(plan.spec.path),
+            str(plan.spec.project_root),
+            i.start.isoformat(),
+            i.end.isoformat(),
+            params,
+        )
         for i in intervals
     ]
     results: list[IntervalResult] = []
@@ -216,10 +229,12 @@ def sequential_because(plan: Plan) -> str | None:
     return None
 
 
-def _guarded(spec_path: str, project_root: str, start: str, end: str) -> IntervalResult:
+def _guarded(
+    spec_path: str, project_root: str, start: str, end: str, params: dict[str, str] | None
+) -> IntervalResult:
     """``run_interval`` that reports any error as the interval's failure."""
     try:
-        return run_interval(spec_path, project_root, start, end)
+        return run_interval(spec_path, project_root, start, end, params)
     except Exception as exc:  # noqa: BLE001 - one interval's failure is reported, not raised
         interval = Interval(datetime.fromisoformat(start), datetime.fromisoformat(end))
         message = str(exc) if isinstance(exc, DagwrightError) else f"{type(exc).__name__}: {exc}"
@@ -227,7 +242,12 @@ def _guarded(spec_path: str, project_root: str, start: str, end: str) -> Interva
 
 
 def airflow_backfill_command(
-    pipeline: str, intervals: list[Interval], reprocess: Reprocess, parallel: int, dry_run: bool
+    pipeline: str,
+    intervals: list[Interval],
+    reprocess: Reprocess,
+    parallel: int,
+    dry_run: bool,
+    params: dict[str, str] | None = None,
 ) -> list[str]:
     """``airflow backfill create`` for the same intervals: logical dates are interval starts."""
     command = [
@@ -245,6 +265,10 @@ def airflow_backfill_command(
         "--max-active-runs",
         str(max(parallel, 1)),
     ]
+    if params:
+        import json
+
+        command += ["--dag-run-conf", json.dumps(params)]
     if dry_run:
         command.append("--dry-run")
     return command

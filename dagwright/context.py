@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +42,24 @@ class RunContext:
     work: Pass | None = None
     """The tables this run serves and what it reads of each source (``dagwright.needs``)."""
     workspace: Workspace | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    """The run's declared parameters by lowercase name (``dagwright.spec.params.resolve``)."""
     """Where in-process stages hand data over (local runner, DuckDB warehouse); None: Parquet."""
+
+    def cancellable(self, cancel: Callable[[], object]) -> AbstractContextManager[None]:
+        """Register ``cancel`` (e.g. ``con.interrupt``, ``pg.cancel_safe``) for the body.
+
+        Wrap a statement that may run long: if the running stage's ``execution_timeout``
+        expires meanwhile, ``cancel`` is called (once, from a timer thread) and the stage
+        fails as timed out. Call it from the thread running the stage. See
+        ``dagwright.timeouts``, the same API without a context (``timeouts.cancellable``)::
+
+            with ctx.cancellable(connection.cancel_safe):
+                cursor.execute(query)
+        """
+        from dagwright.timeouts import cancellable
+
+        return cancellable(cancel)
 
     def serve(self, work: Pass) -> None:
         """Run for ``work``'s tables: read each source as far as they need it."""

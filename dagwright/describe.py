@@ -80,7 +80,9 @@ def _describe_sql(plan: Plan, name: str, step: Transform, inputs: str) -> list[s
     where = f"in the {engine} destination" if step.pushdown else "on duckdb"
     head = f"SQL ({step.dialect} -> {engine}) {where} over {inputs}"
     try:
-        compiled, _ = compile_step(step, plan.spec.project_root, engine)
+        compiled, _ = compile_step(
+            step, plan.spec.project_root, engine, allowed=tuple(plan.spec.model.params)
+        )
     except SqlStepError as exc:
         return [head, f"error: {step_error(name, step, exc, plan.spec, None)}"]
     dialect = dialect_for(engine)

@@ -89,7 +89,9 @@ class Tracer:
         label = f"{name}.{column}"
         engine = engine_of(self.spec, step)
         try:
-            compiled, _ = compile_step(step, self.spec.project_root, engine)
+            compiled, _ = compile_step(
+                step, self.spec.project_root, engine, allowed=tuple(self.spec.model.params)
+            )
             root = lineage(column, compiled.sql, None, dialect=engine)
         except SqlStepError as exc:
             return LineageNode(label, "transform", f"cannot trace: {exc}")
@@ -193,7 +195,9 @@ def output_columns(spec: PipelineSpec, name: str) -> list[str]:
 
     engine = engine_of(spec, step)
     try:
-        compiled, _ = compile_step(step, spec.project_root, engine)
+        compiled, _ = compile_step(
+            step, spec.project_root, engine, allowed=tuple(spec.model.params)
+        )
     except SqlStepError:
         return []
     tree = sqlglot.parse_one(compiled.sql, dialect=engine)

@@ -72,13 +72,18 @@ def run_pipeline(
     listener: Listener | None = None,
     keep_staging: bool = False,
     reprocess: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Run ``plan`` for one interval; never raises for a stage failure (see the records).
 
     ``reprocess``: tables that take files one by one load every file again, replacing
-    what each loaded before.
+    what each loaded before. ``params``: values for the spec's declared parameters
+    (text, as ``--param`` gives them, or typed); a bad one raises ``ConfigError`` first.
     """
+    from dagwright.spec.params import run_values
     from expectations.runner import warm_up
+
+    values = run_values(plan.spec, params)
 
     warm_up(plan)
     root = plan.spec.project_root
@@ -101,6 +106,7 @@ def run_pipeline(
                     staging_root=staging,
                     interval=interval,
                     first_run_id=base,
+                    params=values,
                 )
                 needs, satisfied = survey(
                     plan, loader, ctx, reprocess=reprocess and number == 1, seen=seen, served=served

@@ -97,9 +97,13 @@ class Workspace:
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the warehouse; a stage's timeout interrupts what runs on it."""
+        from dagwright.timeouts import cancellable
+
         cur = self.con.cursor()
         try:
-            yield cur
+            with cancellable(cur.interrupt):
+                yield cur
         finally:
             cur.close()
 

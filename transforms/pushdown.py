@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlglot.expressions as exp
 
 from dagwright.errors import ConfigError, StageError
+from dagwright.timeouts import StatementCancelled, cancellable, timed_out
 from transforms.sql import (
     CompiledSql,
     ParamStyle,
@@ -80,14 +81,19 @@ def _table(loader: Loader, name: str) -> exp.Table:
 
 
 def compile_pushdown(
-    name: str, step: Transform, loader: Loader, project_root: Path, tables: list[str]
+    name: str,
+    step: Transform,
+    loader: Loader,
+    project_root: Path,
+    tables: list[str],
+    allowed: tuple[str, ...] = (),
 ) -> tuple[CompiledSql, SqlSource | None]:
     engine = loader.dialect
     source: SqlSource | None = None
     source = read_sql(step.sql, step.sql_file, project_root)
-    compiled = compile_sql(source.text, step.dialect, engine, STYLES.get(engine, "named"))
+    compiled = compile_sql(source.text, step.dialect, engine, STYLES.get(engine, "named"), allowed)
     sql = qualify(compiled.sql, engine, {t: _table(loader, t) for t in tables})
-    return CompiledSql(sql, engine, compiled.params, compiled.style), source
+    return CompiledSql(sql, engine, compiled.params, compiled.style, compiled.constants), source
 
 
 def run_pushdown(
@@ -105,8 +111,10 @@ def run_pushdown(
     source: SqlSource | None = None
     try:
         source = read_sql(step.sql, step.sql_file, ctx.project_root)
-        compiled, source = compile_pushdown(name, step, loader, ctx.project_root, tables)
-        values = compiled.values(ctx.interval)
+        compiled, source = compile_pushdown(
+            name, step, loader, ctx.project_root, tables, tuple(ctx.params)
+        )
+        values = compiled.values(ctx.interval, ctx.params)
     except SqlStepError as exc:
         raise StageError(f"transform_{name}", step_error(name, step, exc, spec, source)) from None
     runner = getattr(loader, "run_pushdown", None)
@@ -122,6 +130,8 @@ def run_pushdown(
     try:
         runner(compiled, values, open_output(out))
     except SqlStepError as exc:
+        if (late := timed_out()) is not None:
+            raise late from None
         located = engine_error(str(exc), compiled, step, source)
         raise StageError(
             f"transform_{name}", step_error(name, step, located, spec, source)
@@ -133,12 +143,15 @@ def _duckdb_runner(loader: Any) -> Any:
     def run(compiled: CompiledSql, values: Any, path: str) -> None:
         import duckdb
 
-        with loader.connect() as con:
+        with loader.connect() as con, cancellable(con.interrupt):
             try:
                 relation = con.sql(compiled.sql, params=values)
             except duckdb.Error as exc:
                 raise SqlStepError(str(exc)) from None
-            relation.write_parquet(path)
+            try:
+                relation.write_parquet(path)
+            except duckdb.InterruptException as exc:
+                raise _cancelled("duckdb", exc) from None
 
     return run
 
@@ -163,7 +176,7 @@ def write_postgres_rows(
     import pyarrow.parquet as pq
 
     rows_written = 0
-    with psycopg.RawCursor(connection) as cur:
+    with psycopg.RawCursor(connection) as cur, cancellable(connection.cancel_safe):
         _check_and_execute(cur, compiled, values)
         names = [d.name for d in cur.description or []]
         writer: pq.ParquetWriter | None = None
@@ -209,7 +222,7 @@ def postgres_rows(connection: Any, compiled: CompiledSql, values: Any) -> tuple[
     """Check, then run, a query compiled for PostgreSQL (``$n`` placeholders, bound server-side)."""
     import psycopg
 
-    with psycopg.RawCursor(connection) as cur:
+    with psycopg.RawCursor(connection) as cur, cancellable(connection.cancel_safe):
         _check_and_execute(cur, compiled, values)
         columns = [d.name for d in cur.description or []]
         return columns, cur.fetchall()
@@ -222,5 +235,17 @@ def _check_and_execute(cursor: Any, compiled: CompiledSql, values: Any) -> None:
     check_postgres(cursor, compiled)
     try:
         cursor.execute(compiled.sql, values or None)
+    except psycopg.errors.QueryCanceled as exc:
+        raise _cancelled("postgres", exc) from None
     except psycopg.Error as exc:
         raise SqlStepError(str(exc).splitlines()[0]) from None
+
+
+def _cancelled(engine: str, exc: Exception) -> Exception:
+    """A cancelled statement: the stage's timeout (``dagwright.timeouts``), or another
+    cancel (a server's ``statement_timeout``, an operator), never a rejected query."""
+    late = timed_out()
+    if late is not None:
+        return late
+    first = (str(exc).splitlines() or [""])[0]
+    return StatementCancelled(f"{engine} cancelled the statement: {first}")

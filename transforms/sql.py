@@ -59,16 +59,28 @@ class CompiledSql:
     engine: str
     params: tuple[str, ...] = ()
     style: ParamStyle = "named"
+    constants: tuple[tuple[str, Any], ...] = ()
+    """Values of the ``${VAR}``s the SQL names (``dagwright.sql.variables``), as bound."""
 
-    def values(self, interval: Interval | None) -> dict[str, Any] | list[Any] | None:
-        """The bound values: a dict for ``named``, a list in ``$n`` order for ``numeric``."""
+    def values(
+        self, interval: Interval | None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any] | list[Any] | None:
+        """The bound values: a dict for ``named``, a list in ``$n`` order for ``numeric``.
+
+        ``params``: the run's declared parameters (``dagwright.spec.params``).
+        """
         if not self.params:
             return None
-        if interval is None:
+        bounds: dict[str, Any] = {**(params or {}), **dict(self.constants)}
+        if interval is not None:
+            bounds |= {"interval_start": interval.start, "interval_end": interval.end}
+        elif any(n in PARAMETERS for n in self.params):
             raise SqlStepError(
                 "the SQL uses the data interval but this run has none (pass --start/--end)"
             )
-        bounds = {"interval_start": interval.start, "interval_end": interval.end}
+        unset = [n for n in self.params if n not in bounds]
+        if unset:
+            raise SqlStepError(f"parameter {unset[0]!r} has no value in this run")
         if self.style == "numeric":
             return [bounds[n] for n in self.params]
         return {n: bounds[n] for n in self.params}
@@ -110,6 +122,10 @@ def parsed(sql: str, dialect: str) -> exp.Expression:
     problem = None if _known_dialect(dialect) else check_dialect(dialect)
     if problem:
         raise SqlStepError(problem)
+    if "${" in sql:
+        from dagwright.sql.variables import mark
+
+        sql = mark(sql)
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
     except ParseError as exc:
@@ -135,6 +151,12 @@ def tables_of(sql: str, dialect: str, qualified: bool = False) -> tuple[str, ...
     return tuple(referenced_tables(parsed(sql, dialect), qualified))
 
 
+def is_marker(name: str) -> bool:
+    from dagwright.sql.variables import is_marker as marker
+
+    return bool(name) and marker(name)
+
+
 def referenced_tables(tree: exp.Expression, qualified: bool = False) -> list[str]:
     """Names of the tables a query reads, excluding its own CTEs.
 
@@ -146,6 +168,8 @@ def referenced_tables(tree: exp.Expression, qualified: bool = False) -> list[str
     for table in (node for node in nodes if isinstance(node, exp.Table)):
         if not table.name or (table.name in ctes and not table.db):
             continue
+        if is_marker(table.name) or is_marker(table.db):
+            continue  # a ``${VAR}`` name: known when the step compiles
         if table.db and not qualified:
             continue
         name = f"{table.db}.{table.name}" if table.db else table.name
@@ -175,7 +199,7 @@ def translation_problems(
         # and compiling costs as much as parsing (hundreds of specs at Airflow's parse).
         return []
     try:
-        compile_sql(source.text, step.dialect, engine)
+        compile_sql(source.text, step.dialect, engine, allowed=tuple(spec.model.params))
     except SqlStepError as exc:
         where = sql_location(spec, name, step, source, exc.line, exc.column)
         assert where is not None
@@ -224,22 +248,26 @@ def _may_hold_parameters(text: str, dialect: str) -> bool:
 
 
 def bind_parameters(
-    tree: exp.Expression, style: ParamStyle, text: str = ""
+    tree: exp.Expression, style: ParamStyle, text: str = "", allowed: tuple[str, ...] = ()
 ) -> tuple[exp.Expression, list[str]]:
-    """Turn the dialect's placeholders for the interval bounds into the engine's."""
+    """Turn the dialect's placeholders for the interval bounds and the ``allowed`` run
+    parameters (and ``${VAR}`` values) into the engine's."""
+    from dagwright.sql.variables import PREFIX
+
     tree = tree.copy()
     order: list[str] = []
+    known = PARAMETERS + tuple(a.lower() for a in allowed)
     for node in list(tree.find_all(exp.Placeholder, exp.Parameter)):
         name = _parameter_name(node)
-        if name is None or name.lower() not in PARAMETERS:
+        if name is None or (name.lower() not in known and not name.startswith(PREFIX)):
             shown = node.sql() if name is None else name
             line, col = _position(node)
             if line is None:
                 line, col = _text_position(text, name or "?")
             raise SqlStepError(
                 f"unknown parameter {shown!r}: a SQL step can bind "
-                + ", ".join(PARAMETERS)
-                + " (written $name, :name, @name or %(name)s)",
+                + ", ".join(known)
+                + " (written $name, :name, @name or %(name)s; declare others in params:)",
                 line,
                 col,
             )
@@ -309,20 +337,52 @@ def translate(tree: exp.Expression, target: str, copy: bool = True) -> str:
 
 
 def compile_sql(
-    text: str, dialect: str, engine: str = "duckdb", style: ParamStyle = "named"
+    text: str,
+    dialect: str,
+    engine: str = "duckdb",
+    style: ParamStyle = "named",
+    allowed: tuple[str, ...] = (),
 ) -> CompiledSql:
-    """Parse, bind parameters, translate, and check every function exists in ``engine``."""
-    return _compile_once(text, dialect, engine, style)
+    """Parse, bind parameters, translate, and check every function exists in ``engine``.
+
+    ``allowed``: the run parameters the spec declares, besides the interval's. ``${VAR}``s
+    in the text are bound or quoted with their values now (``dagwright.sql.variables``).
+    """
+    from dagwright.sql.variables import VariableError, position, resolved
+
+    try:
+        values = resolved(text) if "${" in text else ()
+    except VariableError as exc:
+        raise SqlStepError(str(exc), *position(text, exc.index)) from None
+    return _compile_once(text, dialect, engine, style, allowed, values)
 
 
 @lru_cache(maxsize=256)
-def _compile_once(text: str, dialect: str, engine: str, style: ParamStyle) -> CompiledSql:
+def _compile_once(
+    text: str,
+    dialect: str,
+    engine: str,
+    style: ParamStyle,
+    allowed: tuple[str, ...],
+    variables: tuple[tuple[str, str], ...],
+) -> CompiledSql:
     """Validation compiles every step and the run compiles it again: once per process."""
     from dagwright.sql.dialects import normalize, unknown_functions
 
-    source_tree = parsed(text, dialect)
-    if _may_hold_parameters(text, dialect):
-        tree, params = bind_parameters(source_tree, style, text)
+    constants: dict[str, Any] = {}
+    if variables:
+        from dagwright.sql.variables import VariableError, mark, position, substitute
+
+        source_tree, original = parsed(text, dialect).copy(), text
+        try:
+            source_tree, constants = substitute(source_tree, variables)
+        except VariableError as exc:
+            raise SqlStepError(str(exc), *position(original, exc.index)) from None
+        text = mark(original)
+    else:
+        source_tree = parsed(text, dialect)
+    if variables or _may_hold_parameters(text, dialect):
+        tree, params = bind_parameters(source_tree, style, text, allowed)
     else:
         tree, params = source_tree.copy(), []
     tree = normalize(tree, dialect)
@@ -330,7 +390,7 @@ def _compile_once(text: str, dialect: str, engine: str, style: ParamStyle) -> Co
         sql = translate(tree, engine, copy=False)
     except SqlStepError:
         # Generating in place rewrote the tree: locate the problem in an untouched one.
-        translate(normalize(bind_parameters(source_tree, style, text)[0], dialect), engine)
+        translate(normalize(bind_parameters(source_tree, style, text, allowed)[0], dialect), engine)
         raise
     missing = unknown_functions(sql, engine) if dialect != engine else []
     if missing:
@@ -346,14 +406,24 @@ def _compile_once(text: str, dialect: str, engine: str, style: ParamStyle) -> Co
             line,
             col,
         )
-    return CompiledSql(sql=sql, engine=engine, params=tuple(params), style=style)
+    return CompiledSql(
+        sql=sql,
+        engine=engine,
+        params=tuple(params),
+        style=style,
+        constants=tuple((n, v) for n, v in constants.items() if n in params),
+    )
 
 
 def compile_step(
-    step: Transform, project_root: Path, engine: str = "duckdb", style: ParamStyle = "named"
+    step: Transform,
+    project_root: Path,
+    engine: str = "duckdb",
+    style: ParamStyle = "named",
+    allowed: tuple[str, ...] = (),
 ) -> tuple[CompiledSql, SqlSource]:
     source = read_sql(step.sql, step.sql_file, project_root)
-    return compile_sql(source.text, step.dialect, engine, style), source
+    return compile_sql(source.text, step.dialect, engine, style, allowed), source
 
 
 def sql_location(
@@ -420,11 +490,12 @@ def run_sql(
 
     from dagwright.errors import StageError
     from dagwright.staging import local_path, open_output
+    from dagwright.timeouts import cancellable, timed_out
 
     source: SqlSource | None = None
     try:
-        compiled, source = compile_step(step, ctx.project_root)
-        params = compiled.values(ctx.interval)
+        compiled, source = compile_step(step, ctx.project_root, allowed=tuple(ctx.params))
+        params = compiled.values(ctx.interval, ctx.params)
     except SqlStepError as exc:
         raise StageError(f"transform_{name}", step_error(name, step, exc, spec, source)) from None
     workspace = ctx.workspace
@@ -435,19 +506,20 @@ def run_sql(
     try:
         for input_name, staged in inputs.items():
             con.read_parquet(local_path(staged.uri)).create_view(input_name)
-        try:
-            relation = con.sql(compiled.sql, params=params)
-        except duckdb.Error as exc:
-            located = engine_error(str(exc), compiled, step, source)
-            raise StageError(
-                f"transform_{name}", step_error(name, step, located, spec, source)
-            ) from None
-        if relation is None:
-            raise StageError(f"transform_{name}", "the SQL returned no rows (not a query)")
-        try:
-            relation.write_parquet(open_output(out))
-        except duckdb.Error as exc:
-            raise StageError(f"transform_{name}", f"DuckDB: {exc}") from None
+        with cancellable(con.interrupt):
+            try:
+                relation = con.sql(compiled.sql, params=params)
+            except duckdb.Error as exc:
+                located = engine_error(str(exc), compiled, step, source)
+                raise StageError(
+                    f"transform_{name}", step_error(name, step, located, spec, source)
+                ) from None
+            if relation is None:
+                raise StageError(f"transform_{name}", "the SQL returned no rows (not a query)")
+            try:
+                relation.write_parquet(open_output(out))
+            except duckdb.Error as exc:
+                raise timed_out() or StageError(f"transform_{name}", f"DuckDB: {exc}") from None
     finally:
         con.close()
     return compiled.sql
@@ -473,13 +545,16 @@ def _run_in_workspace(
     import duckdb
 
     from dagwright.errors import StageError
+    from dagwright.timeouts import timed_out
 
-    with workspace.cursor() as con:
+    with workspace.cursor() as con:  # a cursor the stage's timeout interrupts
         for input_name, staged in inputs.items():
             workspace.expose(con, input_name, staged.uri)
         try:
             workspace.store_query(con, compiled.sql, params, out)
         except duckdb.Error as exc:
+            if (late := timed_out()) is not None:
+                raise late from None
             readable = workspace.explain(exc, [s.uri for s in inputs.values()])
             if readable is not None:
                 raise StageError(f"transform_{name}", str(readable)) from None
@@ -496,7 +571,15 @@ def _run_in_workspace(
 def engine_error(
     message: str, compiled: CompiledSql, step: Transform, source: SqlSource | None
 ) -> SqlStepError:
-    """An engine's rejection of a query, located in the step's SQL where it names a function."""
+    """An engine's rejection of a query, located in the step's SQL where it names a function.
+
+    Called while handling the engine's error: when the stage's time is up, the error is
+    the cancelled statement, and the stage's timeout is raised instead.
+    """
+    from dagwright.timeouts import timed_out
+
+    if (late := timed_out()) is not None:
+        raise late
     first = message.splitlines()[0]
     match = re.search(r"(?:[Ff]unction|function) (?:with name )?\"?([A-Za-z_][\w]*)", first)
     line = col = None

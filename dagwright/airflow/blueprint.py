@@ -51,6 +51,8 @@ class Blueprint:
     description: str | None
     destination: str
     stages: list[StageBlueprint] = field(default_factory=list)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Declared run parameters: ``{name: {type, default, description}}``, as JSON."""
 
     def to_dict(self) -> dict[str, Any]:
         # dataclasses.asdict deep-copies every value: a tenth of a cold parse's validation.
@@ -113,7 +115,24 @@ def blueprint_of(spec: Any) -> Blueprint:
         description=model.description,
         destination=model.destination.loader,
         stages=stages,
+        params=_params(model.params),
     )
+
+
+def _params(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    from datetime import date
+
+    from dagwright.spec.params import declared
+
+    shown: dict[str, dict[str, Any]] = {}
+    for name, param in declared(raw).items():
+        default = param.default
+        shown[name] = {
+            "type": param.kind,
+            "default": default.isoformat() if isinstance(default, date) else default,
+            "description": param.description,
+        }
+    return shown
 
 
 def spec_files(dags_dir: Path) -> list[Path]:

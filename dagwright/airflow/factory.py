@@ -61,6 +61,30 @@ def _when(text: str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+_PARAM_TYPES = {
+    "string": ("string", None),
+    "integer": ("integer", None),
+    "number": ("number", None),
+    "boolean": ("boolean", None),
+    "date": ("string", "date"),
+    "timestamp": ("string", "date-time"),
+}
+
+
+def _params(bp: Blueprint) -> dict[str, Any]:
+    """The spec's ``params:`` as Airflow DAG params (typed in the trigger form)."""
+    from airflow.sdk import Param
+
+    params = {}
+    for name, declared in bp.params.items():
+        kind, fmt = _PARAM_TYPES[declared["type"]]
+        schema: dict[str, Any] = {"type": [kind, "null"] if declared["default"] is None else kind}
+        if fmt:
+            schema["format"] = fmt
+        params[name] = Param(declared["default"], description=declared["description"], **schema)
+    return params
+
+
 def build_dag(bp: Blueprint) -> DAG:
     default_args: dict[str, Any] = {
         "owner": bp.owner,
@@ -82,6 +106,7 @@ def build_dag(bp: Blueprint) -> DAG:
         description=bp.description,
         doc_md=f"dagwright pipeline from `{bp.spec_path}`",
         default_args=default_args,
+        params=_params(bp),
         auto_register=False,
     ) as dag:
         tasks = {}

@@ -105,6 +105,7 @@ def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
 
     from dagwright.context import RunContext
     from dagwright.executor import StageExecutor, StageResult, make_loader
+    from dagwright.spec.params import run_values
 
     context = get_current_context()
     ti = context["ti"]
@@ -120,6 +121,7 @@ def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
             project_root=plan.spec.project_root,
             staging_root=staging_root(plan),
             interval=run_interval(plan, context),
+            params=run_values(plan.spec, dict(context.get("params") or {})),
         )
         if stage.kind == "extract":
             choose_work(plan, loader, ctx, stage.name)

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="local",
         help="airflow: hand the range to `airflow backfill create` (AIRFLOW_HOME must be set)",
     )
+    from dagwright.commands.run import add_param_option
+
+    add_param_option(p)
     p.set_defaults(handler=handle)
 
 
@@ -46,11 +49,15 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.parallel < 1:
         raise DagwrightError("--parallel must be 1 or more")
-    plan = build_plan(find_pipeline(args.project, args.pipeline))
+    from dagwright.commands.run import given_params
+
+    spec = find_pipeline(args.project, args.pipeline)
+    params = given_params(args, spec)
+    plan = build_plan(spec)
     intervals = backfill_intervals(plan, parse_when(args.start), parse_when(args.end))
     console = Console(highlight=False)
     if args.via == "airflow":
-        return _via_airflow(plan.pipeline, intervals, args, console)
+        return _via_airflow(plan.pipeline, intervals, args, console, params)
     loader = make_loader(plan)
     try:
         statuses = interval_statuses(plan, loader, intervals)
@@ -80,7 +87,7 @@ def handle(args: argparse.Namespace) -> int:
     why = sequential_because(plan) if args.parallel > 1 else None
     if why:
         console.print(f"note: {why}, so intervals run one after another")
-    results = _run(plan, pending, args.parallel, console)
+    results = _run(plan, pending, args.parallel, console, params)
     console.print(_result_table(plan.pipeline, results))
     failed = [r for r in results if r.outcome == "failed"]
     loaded = len(results) - len(failed)
@@ -90,7 +97,7 @@ def handle(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _run(plan, pending, parallel, console):  # noqa: ANN001, ANN202 - typed in backfill.py
+def _run(plan, pending, parallel, console, params):  # noqa: ANN001, ANN202 - typed in backfill.py
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from dagwright.backfill import run_backfill
@@ -98,7 +105,7 @@ def _run(plan, pending, parallel, console):  # noqa: ANN001, ANN202 - typed in b
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task(f"backfilling {plan.pipeline}", total=len(pending))
-        return run_backfill(plan, pending, parallel, lambda _: progress.advance(bar))
+        return run_backfill(plan, pending, parallel, lambda _: progress.advance(bar), params)
 
 
 def _when(value) -> str:  # noqa: ANN001
@@ -133,7 +140,7 @@ def _result_table(pipeline, results):  # noqa: ANN001, ANN202
     return table
 
 
-def _via_airflow(pipeline, intervals, args, console) -> int:  # noqa: ANN001
+def _via_airflow(pipeline, intervals, args, console, params) -> int:  # noqa: ANN001
     import os
     import shutil
     import subprocess
@@ -143,7 +150,7 @@ def _via_airflow(pipeline, intervals, args, console) -> int:  # noqa: ANN001
     from dagwright.errors import ConfigError
 
     command = airflow_backfill_command(
-        pipeline, intervals, args.reprocess, args.parallel, args.dry_run
+        pipeline, intervals, args.reprocess, args.parallel, args.dry_run, params
     )
     executable = shutil.which("airflow") or shutil.which(
         "airflow", path=os.path.dirname(sys.executable)

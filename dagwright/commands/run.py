@@ -24,7 +24,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="tables that take files one by one load every file again, replacing what each "
         "loaded before (never a second copy)",
     )
+    add_param_option(p)
     p.set_defaults(handler=handle)
+
+
+def add_param_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for one of the spec's params: (repeat for several); bound, never pasted",
+    )
+
+
+def given_params(args: argparse.Namespace, spec: Any) -> dict[str, str]:
+    """``--param`` values, checked against the spec's declared parameters."""
+    from dagwright.spec.params import parse_assignments, run_values
+
+    try:
+        given = parse_assignments(args.param)
+    except ValueError as exc:
+        from dagwright.errors import ConfigError
+
+        raise ConfigError(str(exc)) from None
+    run_values(spec, given)
+    return given
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -43,6 +68,7 @@ def handle(args: argparse.Namespace) -> int:
             raise DagwrightError("--end must be after --start")
     else:
         interval = latest_interval(spec.model.schedule)
+    params = given_params(args, spec)
     plan = build_plan(spec)
     run = functools.partial(
         run_pipeline,
@@ -51,6 +77,7 @@ def handle(args: argparse.Namespace) -> int:
         max_workers=args.workers,
         keep_staging=args.keep_staging,
         reprocess=args.reprocess,
+        params=params,
     )
     if sys.stdout.isatty():
         from rich.console import Console

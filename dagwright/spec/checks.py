@@ -26,6 +26,11 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
         )
     problems += _schedule(spec)
     problems += _dates(spec)
+    problems += [
+        spec.problem(("params", name), f"parameter {name!r} is the data interval's own name")
+        for name in model.params
+        if name.lower() in ("interval_start", "interval_end")
+    ]
     known = sorted(sources | transforms)
     deps = transform_inputs(spec, problems)
     for name, inputs in deps.items():

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Union
 from pydantic import Field, create_model
 
 from dagwright import plugins
+from dagwright.spec.params import Param, Scalar
 from dagwright.spec.sections import Load, Transform
 from dagwright.spec.types import Duration, Name, SpecModel, TableName
 
@@ -50,6 +51,14 @@ class PipelineBase(SpecModel):
     execution_timeout: Duration | None = None
     pool: str | None = None
     max_active_runs: int = Field(default=1, ge=1)
+    params: dict[Name, Param | Scalar] = Field(
+        default_factory=dict,
+        description=(
+            "Run parameters bound into SQL steps like the interval ($name, :name...): a "
+            "default value, or {type, default, description}; overridden with --param k=v "
+            "or Airflow's DAG params."
+        ),
+    )
     transforms: dict[Name, Transform] = Field(default_factory=dict)
     loads: dict[TableName, Load] = Field(
         min_length=1, description="Destination tables, each filled from a source or transform."

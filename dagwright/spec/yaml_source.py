@@ -127,10 +127,23 @@ class _Builder:
             self.problems.append(Problem(self.doc.path, *_pos(node), _bad_scalar(node, loc, exc)))
             return None
         if isinstance(value, str) and "${" in value:
-            value = self._interpolate(value, node)
+            value = self._interpolate(value, node, loc)
         return value
 
-    def _interpolate(self, text: str, node: yaml.Node) -> str:
+    def _interpolate(self, text: str, node: yaml.Node, loc: Loc) -> str:
+        sql = _sql_field(loc)
+        if sql == "refused":
+            self.problems.append(
+                Problem(
+                    self.doc.path,
+                    *_pos(node),
+                    f"{'.'.join(map(str, loc))}: ${{VAR}} is not allowed in this SQL (it would "
+                    "be pasted into the query); declare a params: entry and bind it in a SQL "
+                    "step ($name), or move the expression into a SQL step",
+                )
+            )
+            return text
+
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in self.environ:
@@ -147,7 +160,25 @@ class _Builder:
             )
             return ""
 
-        return _ENV.sub(replace, text)
+        replaced = _ENV.sub(replace, text)
+        return text if sql == "bound" else replaced
+
+
+def _sql_field(loc: Loc) -> str | None:
+    """``bound``: a SQL step's text, whose ``${VAR}``s become bound values or quoted names
+    when it compiles (``dagwright.sql.variables``); ``refused``: SQL that has no such step."""
+    if len(loc) == 3 and loc[0] == "transforms" and loc[2] == "sql":
+        return "bound"
+    if len(loc) == 3 and loc[0] == "sources" and loc[2] == "query":
+        return "refused"
+    if (
+        len(loc) >= 5
+        and loc[0] == "transforms"
+        and loc[2] == "ops"
+        and loc[4] in ("filter", "derive")
+    ):
+        return "refused"
+    return None
 
 
 _SCALAR_LOADER = yaml.SafeLoader("")
