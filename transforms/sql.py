@@ -583,12 +583,46 @@ def engine_error(
     first = message.splitlines()[0]
     match = re.search(r"(?:[Ff]unction|function) (?:with name )?\"?([A-Za-z_][\w]*)", first)
     line = col = None
-    if match and source is not None:
+    if source is not None:
         try:
-            node = _find_function(
-                parse(source.text, step.dialect), match.group(1).upper(), compiled.engine
-            )
+            tree = parse(source.text, step.dialect)
+            if match:
+                node = _find_function(tree, match.group(1).upper(), compiled.engine)
+            else:
+                node = _find_named(tree, first)
             line, col = _position(node) if node is not None else (None, None)
+            typed = _TYPE_NAMED.search(first)
+            if typed:
+                line, col = _word_position(source.text, typed.group(1))
         except SqlStepError:
             pass
     return SqlStepError(f"{compiled.engine} rejects the translated SQL: {first}", line, col)
+
+
+_NAMED = (
+    (re.compile(r'column (?:named |name )?"([^"]+)"', re.IGNORECASE), exp.Column),
+    (re.compile(r'Referenced column "([^"]+)"'), exp.Column),
+)
+_TYPE_NAMED = re.compile(r'Type with name "?([A-Za-z_][\w]*)')
+
+
+def _word_position(text: str, word: str) -> tuple[int | None, int | None]:
+    """Where ``word`` is first written in ``text`` (a type name: its tree has no position)."""
+    match = re.search(rf"\b{re.escape(word)}\b", text, re.IGNORECASE)
+    if not match:
+        return None, None
+    before = text[: match.start()]
+    return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
+
+
+def _find_named(tree: exp.Expression, message: str) -> exp.Expression | None:
+    """The column or type an engine's message names (``column named "x"``), in ``tree``."""
+    for pattern, kind in _NAMED:
+        found = pattern.search(message)
+        if not found:
+            continue
+        wanted = found.group(1).lower()
+        for node in tree.find_all(kind):
+            if node.name.lower() == wanted:
+                return node
+    return None

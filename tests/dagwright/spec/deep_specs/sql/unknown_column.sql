@@ -1,0 +1,4 @@
+-- orders have amount, not total
+select order_id,
+       total
+from orders
