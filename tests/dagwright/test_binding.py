@@ -108,3 +108,15 @@ def test_what_validate_refuses_the_run_refuses_too(
     reported = next(line for line in validated.stdout.splitlines() if f"{name}.yaml" in line)
     column = reported.split("'")[-2] if name == "load_primary_key_unknown" else "unit_prize"
     assert column in " ".join(ran.stdout.split())
+
+
+def test_plan_shows_each_stage_columns_and_types(corpus: Path) -> None:
+    shown = _cli(corpus, "plan", "dags/ok/good.yaml")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert (
+        "columns: order_id BIGINT, customer_id BIGINT, amount DECIMAL(10,2), "
+        "ordered_at TIMESTAMP, status VARCHAR" in text
+    )
+    assert "columns: order_id BIGINT, amount DECIMAL(10,2), name VARCHAR, segment VARCHAR" in text
+    assert "columns: customer_id BIGINT, amount DECIMAL(38,2)" in text, text
