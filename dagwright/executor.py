@@ -64,13 +64,27 @@ class StageExecutor:
         return needed
 
     def run(self, stage: Stage, results: dict[str, StageResult]) -> StageResult:
+        """Run one stage under the spec's ``execution_timeout`` (``dagwright.timeouts``)."""
+        from dagwright.timeouts import deadline
+
         started = time.perf_counter()
-        try:
-            result = getattr(self, f"_{stage.kind}")(stage, results)
-        except DagwrightError as exc:
-            if isinstance(exc, StageError):
-                raise
-            raise StageError(stage.id, str(exc)) from exc
+        with deadline(stage.id, self.plan.spec.model.execution_timeout) as limit:
+            try:
+                result = getattr(self, f"_{stage.kind}")(stage, results)
+            except Exception as exc:
+                if limit is not None and limit.expired:
+                    raise limit.error() from exc
+                if not isinstance(exc, DagwrightError) or isinstance(exc, StageError):
+                    raise
+                raise StageError(stage.id, str(exc)) from exc
+            if limit is not None and limit.expired:
+                if stage.kind != "load" or result.skipped:
+                    raise limit.error()
+                late = (
+                    f"{stage.id} ran past its execution_timeout, but its data was "
+                    "committed before the stage could be stopped: it is kept"
+                )
+                result.note = "\n".join(filter(None, [result.note, late]))
         result.seconds = round(time.perf_counter() - started, 3)
         return result
 
@@ -95,6 +109,7 @@ class StageExecutor:
             result = StageResult(stage=stage.id, staged=staged, rows_out=staged.rows)
             result.portion = self._portion(stage.name, outcome.new_watermark, files)
         result.sql = list(extractor.sql)
+        self._set_aside(stage, extractor, result)
         if result.rows_out == 0 and self._reads_past_a_mark(stage.name):
             result.skipped = "nothing new past the mark: nothing to check or load"
         if work is not None:
@@ -108,6 +123,35 @@ class StageExecutor:
                 if stage.name in need.reads
             }
         return result
+
+    def _set_aside(self, stage: Stage, extractor: Extractor, result: StageResult) -> None:
+        """Store the lines a source set aside (``bad_rows: reject``) beside the quarantine.
+
+        As a check stage stores its side rows: in their own transaction, replacing what
+        the runs this one redoes stored for this stage (``_superseded``), so a rerun of
+        an interval does not list its bad lines twice. Rows read = loaded + rejected.
+        """
+        from dataclasses import replace
+        from datetime import UTC, datetime
+
+        from dagwright.state import rejected_side_rows
+        from expectations.runner import _STORE_LOCK, _superseded
+
+        rows = extractor.rejected_rows()
+        if rows is None:
+            return
+        part = rejected_side_rows(
+            rows, self.ctx.run_id, self.plan.pipeline, stage.name, stage.id, datetime.now(UTC)
+        )
+        run = StageRun(self.plan, self.ctx, self.loader.state, self.loader.read_table)
+        # superseded as the source's own checks would be: its reads decide what a rerun redoes
+        as_checked = replace(stage, kind="check", checks_of="source")
+        with _STORE_LOCK:
+            self.loader.state.store_side_rows([part], stage.id, _superseded(run, as_checked))
+        if rows:
+            if result.rows_out is not None:
+                result.rows_in = result.rows_out + len(rows)
+            result.checks = f"{len(rows):,} bad line(s) rejected"
 
     def _reads_past_a_mark(self, source: str) -> bool:
         """A cursor source in a run without a data interval: when it finds no row past the

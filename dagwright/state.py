@@ -228,6 +228,69 @@ class SideRows:
     run_column: str
 
 
+REJECTED_TABLE = "_dagwright.rejected_rows"
+"""Source lines that could not be read (``bad_rows: reject``), one row per line, stored
+by the extract stage as check stages store theirs (``StateStore.store_side_rows``)."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A source line that could not be read, set aside by the run (``bad_rows: reject``)."""
+
+    file: str
+    line: int
+    """The physical line (1-based) where the record starts."""
+    column: str | None
+    reason: str
+    raw: str
+    """The line's text as it is in the file (bytes that are not UTF-8 escaped)."""
+
+    def describe(self) -> str:
+        column = f", column {self.column}" if self.column else ""
+        return f"line {self.line}{column}: {self.reason}"
+
+
+def rejected_side_rows(
+    rows: list[RejectedRow], run_id: str, pipeline: str, source: str, stage: str, at: datetime
+) -> SideRows:
+    """``rows`` as the side rows of ``REJECTED_TABLE`` (an empty table still supersedes)."""
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("pipeline", pa.string()),
+            ("stage", pa.string()),
+            ("source", pa.string()),
+            ("file", pa.string()),
+            ("line", pa.int64()),
+            ("column_name", pa.string()),
+            ("reason", pa.string()),
+            ("raw_line", pa.string()),
+            ("rejected_at", pa.timestamp("us", tz="UTC")),
+        ]
+    )
+    table = pa.Table.from_pylist(
+        [
+            {
+                "run_id": run_id,
+                "pipeline": pipeline,
+                "stage": stage,
+                "source": source,
+                "file": r.file,
+                "line": r.line,
+                "column_name": r.column,
+                "reason": f"rejected: {r.describe()}",
+                "raw_line": r.raw,
+                "rejected_at": at,
+            }
+            for r in rows
+        ],
+        schema=schema,
+    )
+    return SideRows(REJECTED_TABLE, table, "stage", "run_id")
+
+
 class StateStore(ABC):
     """Where a destination keeps the pipeline's state.
 

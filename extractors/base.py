@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dagwright.context import RunContext
-    from dagwright.state import FileIdentity
+    from dagwright.state import FileIdentity, RejectedRow
 
 
 class Incremental(SpecModel):
@@ -108,6 +108,11 @@ class Extractor(ABC, Generic[ConfigT]):
             return relation
         schema = self.empty_schema()
         return con.from_arrow(schema.empty_table()) if len(schema) else None
+
+    def rejected_rows(self) -> list[RejectedRow] | None:
+        """The lines this read set aside as unreadable (a source's ``bad_rows: reject``),
+        which the core stores beside the quarantine; ``None``: it sets none aside."""
+        return None
 
     def explain(self, exc: Exception) -> Exception | None:
         """An engine error raised while reading ``relation_on``, made readable; ``None`` if

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from dagwright.errors import DataError
 from dagwright.security import confine_files
+from dagwright.state import RejectedRow
 from extractors.base import Extractor, ExtractResult, SourceConfig
 
 if TYPE_CHECKING:
@@ -65,6 +66,12 @@ MAX_LINE_SIZE = 2_000_000
 Fault = tuple[str, int, int, str]
 _HASH_CHUNK = 1 << 20
 """A CSV fault found by re-scanning a file: kind, 1-based line, 0-based field, detail."""
+LISTED = 100
+"""Bad lines a ``bad_rows: fail`` error lists (then "and N more")."""
+RAW_CHARS = 10_000
+"""A rejected line's raw text is kept up to this many characters."""
+_EXPECTED = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_CAST = re.compile(r"""Could not convert string "(.*?)" to '(.+?)'""")
 
 
 class FileSourceConfig(SourceConfig):
@@ -94,11 +101,24 @@ class FileSourceConfig(SourceConfig):
     union_by_name: bool = Field(
         default=False, description="Files with different columns: match columns by name."
     )
+    bad_rows: Literal["fail", "reject"] = Field(
+        default="fail",
+        description=(
+            "CSV lines that cannot be read (a wrong number of fields, a value that does not "
+            "convert to its column's type, invalid UTF-8, an unclosed quote, an over-long "
+            "line): fail, the extract fails naming every bad line (file, line, column, "
+            "reason); reject, the good rows load and each bad line is set aside with its "
+            "file, line, column, reason and raw text, listed by `dagwright quarantine`."
+        ),
+    )
 
 
 class FileExtractor(Extractor[FileSourceConfig]):
     config_model = FileSourceConfig
     takes_files = True
+    _rejected: list[RejectedRow] | None = None
+    _rejects: tuple[str, str] | None = None
+    """The reject tables of the last ``bad_rows: reject`` relation made."""
 
     @property
     def file_format(self) -> Format:
@@ -211,14 +231,254 @@ class FileExtractor(Extractor[FileSourceConfig]):
         return options
 
     def _read_csv(
-        self, con: duckdb.DuckDBPyConnection, files: list[str]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        files: list[str],
+        rejects: tuple[str, str] | None = None,
+        columns: dict[str, str] | None = None,
     ) -> duckdb.DuckDBPyRelation:
         """``read_csv`` as SQL: it binds (sniffs) in a third of the time of
-        ``DuckDBPyConnection.read_csv`` with the same options (DuckDB 2.0)."""
+        ``DuckDBPyConnection.read_csv`` with the same options (DuckDB 2.0).
+
+        ``rejects``: (table, scan) names of DuckDB's reject tables, which then take the
+        lines that cannot be read instead of failing; ``columns``: every column's type,
+        read without sniffing."""
         options = self._csv_options()
-        params = {_SQL_OPTIONS[k]: v for k, v in options.items()}
+        params: dict[str, Any] = {_SQL_OPTIONS[k]: v for k, v in options.items()}
+        if columns is not None:
+            params.pop("types", None)
+            params |= {"auto_detect": False, "columns": columns}
+        if rejects is not None:
+            params |= {"store_rejects": True, "rejects_table": rejects[0]}
+            params["rejects_scan"] = rejects[1]
         named = "".join(f", {name} := ${name}" for name in params)
         return con.sql(f"FROM read_csv($files{named})", params={"files": files, **params})
+
+    def _rejecting(
+        self, con: duckdb.DuckDBPyConnection, files: list[str], rejects: tuple[str, str]
+    ) -> duckdb.DuckDBPyRelation:
+        """``read_csv`` that sets bad lines aside in the ``rejects`` tables.
+
+        DuckDB's sniffer gives up on a sample holding an unclosed quote or an over-long
+        line (reject tables or not: "Error when sniffing", "Maximum line size"); the
+        columns are then named from the header and typed from the lines that are clean
+        (``_fallback_columns``), and read without sniffing.
+        """
+        import duckdb
+
+        try:
+            return self._read_csv(con, files, rejects)
+        except duckdb.Error as exc:
+            text = str(exc)
+            if not ("sniffing" in text or _MAX_LINE.search(text)) or not self.config.header:
+                raise
+            if self.config.union_by_name:
+                raise
+            columns = self._fallback_columns(files[0])
+            if not columns:
+                raise
+            return self._read_csv(con, files, rejects, columns)
+
+    def _fallback_columns(self, path: str) -> dict[str, str] | None:
+        """The header's columns, typed as declared, else as DuckDB types the file's first
+        clean lines (valid UTF-8, no quote character, under 10,000 bytes)."""
+        import csv
+        import tempfile
+
+        import duckdb
+        import fsspec
+
+        hints = self.config.columns or {}
+        sniffed: dict[str, str] = {}
+        quote = self.config.quote.encode()
+        sep = self._csv_options()["sep"]
+        try:
+            with (
+                fsspec.open(path, "rb", compression="infer").open() as handle,
+                tempfile.TemporaryDirectory() as tmp,
+            ):
+                kept = [handle.readline()]
+                first = kept[0].decode("utf-8", errors="replace")
+                header = next(csv.reader([first], delimiter=sep, quotechar=self.config.quote))
+                if not header or not all(header) or len(set(header)) != len(header):
+                    return None
+                for raw in handle:
+                    if len(kept) > 2_000:
+                        break
+                    if quote in raw or len(raw) > 10_000 or not raw.strip():
+                        continue
+                    try:
+                        raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        continue
+                    kept.append(raw if raw.endswith(b"\n") else raw + b"\n")
+                sample = f"{tmp}/sample.csv"
+                with open(sample, "wb") as out:
+                    out.writelines(kept)
+                con = duckdb.connect()
+                try:
+                    rel = self._read_csv(con, [sample], (f"{_tag()}_r", f"{_tag()}_s"))
+                    sniffed = dict(zip(rel.columns, map(str, rel.types), strict=True))
+                finally:
+                    con.close()
+        except (OSError, csv.Error, StopIteration):
+            return None
+        except duckdb.Error:
+            sniffed = {}
+        return {name: hints.get(name) or sniffed.get(name) or "VARCHAR" for name in header}
+
+    def rejected_rows(self) -> list[RejectedRow] | None:
+        """The lines this read sets aside (``bad_rows: reject``); ``None``: it sets none
+        aside (another format, or ``bad_rows: fail``). The core stores them."""
+        if self.file_format not in ("csv", "tsv") or self.config.bad_rows != "reject":
+            return None
+        if self._rejected is None:
+            self._rejected = self._scan_rejects(self.files())
+        return self._rejected
+
+    def _scan_rejects(self, files: list[str]) -> list[RejectedRow]:
+        """Every line of ``files`` that DuckDB cannot read, read once with reject tables."""
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            if self.remote:
+                con.register_filesystem(self._filesystem())
+            rejects = (f"{_tag()}_rejects", f"{_tag()}_scan")
+            rel = self._rejecting(con, files, rejects)
+            rel.aggregate("count(columns(*))").fetchall()  # every column: casts included
+            return self._collected(con, rejects)
+        finally:
+            con.close()
+
+    def _collected(
+        self, con: duckdb.DuckDBPyConnection, rejects: tuple[str, str]
+    ) -> list[RejectedRow]:
+        """The rows of DuckDB's reject tables, one ``RejectedRow`` per bad line."""
+        from dagwright.sql.render import render
+
+        query = render(
+            "SELECT s.file_path, r.line, r.column_idx, r.column_name, r.error_type, "
+            "r.csv_line, r.error_message FROM :r AS r JOIN :s AS s "
+            "ON r.scan_id = s.scan_id AND r.file_id = s.file_id "
+            "ORDER BY s.file_path, r.line, r.column_idx",
+            "duckdb",
+            r=rejects[0],
+            s=rejects[1],
+        )
+        grouped: dict[tuple[str, int], list[tuple]] = {}
+        for row in con.sql(query).fetchall():
+            grouped.setdefault((row[0], int(row[1])), []).append(row)
+        by_file: dict[str, set[int]] = {}
+        for path, line in grouped:
+            by_file.setdefault(path, set()).add(line)
+        places = {path: self._physical_lines(path, lines) for path, lines in by_file.items()}
+        found = []
+        for (path, line), entries in grouped.items():
+            physical, raw_bytes = places[path].get(line, (line, None))
+            column, reason, raw = self._rejection(entries, raw_bytes)
+            found.append(RejectedRow(self._show(path), physical, column, reason, raw))
+        return sorted(found, key=lambda r: (r.file, r.line))
+
+    def _rejection(
+        self, entries: list[tuple], raw_bytes: bytes | None
+    ) -> tuple[str | None, str, str]:
+        """(column, reason, raw text) of one bad line from its reject table rows."""
+        _path, _line, _idx, name, kind, csv_line, message = entries[0]
+        text = (csv_line or "").lstrip("\r\n")
+        raw = text.rstrip("\r\n")
+        column = name
+        limit = MAX_LINE_SIZE
+        if kind == "CAST":
+            cast = _CAST.search(message or "")
+            hinted = {k.lower(): v for k, v in (self.config.columns or {}).items()}
+            target = hinted.get((name or "").lower()) or (cast.group(2) if cast else "its type")
+            value = f'"{cast.group(1)}"' if cast else "the value"
+            reason = f"could not convert {value} to {target}"
+        elif kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            counts = _EXPECTED.search(message or "")
+            expected = int(counts.group(1)) if counts else None
+            if kind == "MISSING COLUMNS":
+                fields = min(int(e[2]) for e in entries)
+                missing = ", ".join(str(e[3]) for e in entries if e[3])
+                reason = f"the row has {fields} fields, the header {expected} (no {missing})"
+            else:
+                column = None
+                fields = int(counts.group(2)) if counts else None
+                reason = f"the row has {fields} fields, the header {expected}"
+            reason += "; quote fields that contain the delimiter"
+        elif kind == "UNQUOTED VALUE" and (
+            "\n" in raw or "unterminated" in (message or "").lower()
+        ):
+            spanned = raw.count("\n")
+            raw = raw.split("\n", 1)[0].rstrip("\r")
+            inside = f"; the {spanned} line(s) after it were read inside it" if spanned else ""
+            reason = (
+                f"the quoted field opened on this line is never closed{inside}; close the "
+                f"quote, and double any {self.config.quote} inside a quoted field"
+            )
+        elif kind == "INVALID ENCODING":
+            reason = "invalid UTF-8; save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        elif kind == "LINE SIZE OVER MAXIMUM":
+            reason = f"the record is over DuckDB's maximum line size of {limit:,} bytes"
+        else:
+            reason = (message or kind or "unreadable").strip().splitlines()[0]
+        if raw_bytes is not None and (kind == "INVALID ENCODING" or "\ufffd" in raw):
+            raw = raw_bytes.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
+        return column, reason, raw[:RAW_CHARS]
+
+    def _physical_lines(self, path: str, wanted: set[int]) -> dict[int, tuple[int, bytes]]:
+        """DuckDB's line numbers -> (physical line, its bytes) in ``path``.
+
+        DuckDB counts records and blank lines, not the line breaks inside quoted fields;
+        an editor shows physical lines. A quote opens a field only at the field's start
+        and closes it when not doubled (RFC 4180), as DuckDB's strict reader does.
+        """
+        import fsspec
+
+        sep, quote = self._csv_options()["sep"].encode(), self.config.quote.encode()
+        found: dict[int, tuple[int, bytes]] = {}
+        logical = 0
+        in_quote = False
+        last = max(wanted)
+        try:
+            with fsspec.open(path, "rb", compression="infer").open() as handle:
+                for number, raw in enumerate(handle, 1):
+                    if not in_quote:
+                        logical += 1
+                        if logical in wanted:
+                            found[logical] = (number, raw[: RAW_CHARS * 4])
+                        if logical >= last:
+                            break
+                    if in_quote or quote in raw:
+                        in_quote = _ends_in_quote(raw, sep, quote, in_quote)
+        except OSError:
+            return {}
+        return found
+
+    def _listed_faults(self, files: list[str]) -> DataError | None:
+        """``bad_rows: fail``: every bad line of ``files`` in one error, when there are
+        several (one keeps its located message, with its hint)."""
+        import duckdb
+
+        try:
+            found = self._scan_rejects(files)
+        except (duckdb.Error, DataError, OSError):
+            return None
+        if len(found) < 2:
+            return None
+        lines = [
+            f"source {self.name!r}: {len(found):,} bad line(s) in its CSV files; nothing of "
+            "this source was loaded:"
+        ]
+        lines += [f"  {r.file} {r.describe()}" for r in found[:LISTED]]
+        if len(found) > LISTED:
+            lines.append(f"  ... and {len(found) - LISTED:,} more")
+        lines.append(
+            "fix them, or set bad_rows: reject in the source to load the good rows and set "
+            f"these aside (`dagwright quarantine {self.context.pipeline}` lists them)"
+        )
+        return DataError("\n".join(lines))
 
     def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         import duckdb
@@ -230,9 +490,17 @@ class FileExtractor(Extractor[FileSourceConfig]):
         cfg = self.config
         try:
             if fmt in ("csv", "tsv"):
-                rel = self._read_csv(con, files)
+                if cfg.bad_rows == "reject":
+                    self._rejects = (f"{_tag()}_rejects", f"{_tag()}_scan")
+                    rel = self._rejecting(con, files, self._rejects)
+                else:
+                    rel = self._read_csv(con, files)
                 if cfg.header:
                     self._check_header(files, rel.columns)
+                if cfg.bad_rows == "reject":
+                    # every column is read and cast whatever a reader projects (a SQL step
+                    # selecting two columns), so the lines left out are those listed
+                    rel = rel.filter("hash(COLUMNS(*)) IS NOT NULL")
                 return rel
             if fmt == "parquet":
                 rel = con.read_parquet(files, union_by_name=cfg.union_by_name)
@@ -281,7 +549,7 @@ class FileExtractor(Extractor[FileSourceConfig]):
             if len(header) != len(read) or (named and header != read):
                 ragged = self._ragged_row(path)
                 if ragged:
-                    raise ragged
+                    raise (self._fails_all() and self._listed_faults(files)) or ragged
                 if not self.config.union_by_name:
                     raise DataError(
                         f"source {self.name!r}: {self._show(path)} has columns "
@@ -377,6 +645,10 @@ class FileExtractor(Extractor[FileSourceConfig]):
             f"{detail}; {hints[kind]}"
         )
 
+    def _fails_all(self) -> bool:
+        """Whether a read error lists every bad line (``bad_rows: fail``)."""
+        return self.config.bad_rows == "fail"
+
     def _show(self, path: str) -> str:
         root = str(self.context.project_root)
         return os.path.relpath(path, root) if path.startswith(root + os.sep) else path
@@ -389,6 +661,9 @@ class FileExtractor(Extractor[FileSourceConfig]):
         named = _FILE.search(text) or _SNIFF_FILE.search(text)
         path = named.group(1).strip() if named else None
         csv_like = self.file_format in ("csv", "tsv")
+        listed = self._listed_faults(files) if csv_like and self._fails_all() else None
+        if listed is not None:
+            return listed
         if csv_like and not _CONVERT.search(text):
             limit = _MAX_LINE.search(text)
             for candidate in [path] if path else files:
@@ -492,6 +767,8 @@ class FileExtractor(Extractor[FileSourceConfig]):
                 rel.write_parquet(target)
             except duckdb.Error as exc:
                 raise self._error(exc, self.files()) from None
+            if self._rejects is not None:
+                self._rejected = self._collected(con, self._rejects)
             watermark = None
             if self.config.incremental is not None:
                 cursor = duckdb.ColumnExpression(self.config.incremental.cursor)
@@ -573,6 +850,32 @@ def scan_csv(lines: Iterator[bytes], sep: str, quote: str, limit: int) -> Fault 
             f"it, {number - opened_line + 1} line(s) later)",
         )
     return None
+
+
+def _tag() -> str:
+    """A fresh name for a connection's reject tables (each read has its own)."""
+    import uuid
+
+    return f"_dagwright_{uuid.uuid4().hex[:16]}"
+
+
+def _ends_in_quote(raw: bytes, sep: bytes, quote: bytes, in_quote: bool) -> bool:
+    """Whether a physical line ends inside a quoted field, starting inside one or not."""
+    at_start = not in_quote
+    i, n = 0, len(raw)
+    while i < n:
+        c = raw[i : i + 1]
+        if in_quote:
+            if c == quote:
+                if raw[i + 1 : i + 2] == quote:
+                    i += 2
+                    continue
+                in_quote = False
+        elif c == quote and at_start:
+            in_quote = True
+        at_start = not in_quote and c == sep
+        i += 1
+    return in_quote
 
 
 def _fields_in(text: str, sep: str, quote: str, in_quote: bool) -> int:

@@ -122,6 +122,15 @@ class HttpSourceConfig(SourceConfig):
         default=None, description="incremental with use_interval: parameter receiving the end."
     )
 
+    @model_validator(mode="after")
+    def _absolute(self) -> HttpSourceConfig:
+        if self.connection is None and not urlsplit(self.url).scheme:
+            raise ValueError(
+                f"url {self.url!r} is relative and no connection gives a base URL: write "
+                "the full URL (https://...), or name a connection whose URL is the base"
+            )
+        return self
+
 
 class HttpExtractor(Extractor[HttpSourceConfig]):
     config_model = HttpSourceConfig

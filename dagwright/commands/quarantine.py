@@ -1,9 +1,12 @@
 """``dagwright quarantine PIPELINE [--replay]``: rows held back by quarantine checks.
 
-Lists the quarantined rows not yet replayed. ``--replay`` (after fixing the suite or
-the rows) reruns each affected interval with those rows added back to the checked
-stage's input; rows that now pass are loaded, rows that still fail are quarantined
-again under the new run, and the replayed batches are marked done.
+Lists the quarantined rows not yet replayed, and the source lines set aside because they
+could not be read (``bad_rows: reject``: file, line, reason, raw text). ``--replay``
+(after fixing the suite or the rows) reruns each affected interval with those rows added
+back to the checked stage's input; rows that now pass are loaded, rows that still fail
+are quarantined again under the new run, and the replayed batches are marked done.
+Rejected lines are not replayed: fix the file and run its interval again (the rerun
+replaces them).
 """
 
 from __future__ import annotations
@@ -41,13 +44,21 @@ def handle(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     try:
         stages = quarantine_stages(plan)
-        if not stages:
+        rejected = rejected_rows(plan, loader)
+        if not stages and rejected is None:
             console.print(f"{plan.pipeline} has no checks with severity quarantine")
             return 0
         pending = pending_rows(plan, loader, stages, include_replayed=args.all)
         if args.replay:
+            if rejected is not None:
+                console.print(
+                    f"{rejected.num_rows:,} rejected line(s) are not replayed: fix the files "
+                    "and run their intervals again"
+                )
             return replay(plan, loader, pending, console)
-        show(pending, console, args.limit)
+        if stages or not rejected:
+            show(pending, console, args.limit)
+        show_rejected(rejected, console, args.limit)
         return 0
     finally:
         loader.close()
@@ -106,6 +117,51 @@ def pending_rows(
         if rows.num_rows:
             result[stage_id] = rows
     return result
+
+
+def rejected_rows(plan: Plan, loader: Loader) -> pa.Table | None:
+    """The pipeline's source lines set aside by ``bad_rows: reject``; ``None``: none."""
+    import pyarrow.compute as pc
+
+    from dagwright.state import REJECTED_TABLE
+
+    rows = read_optional(loader, REJECTED_TABLE)
+    if rows is None:
+        return None
+    rows = rows.filter(pc.equal(rows.column("pipeline"), plan.pipeline))
+    return rows.sort_by([("stage", "ascending"), ("file", "ascending"), ("line", "ascending")])
+
+
+def show_rejected(rows: pa.Table | None, console: Any, limit: int) -> None:
+    """The rejected lines, a table per source, beside the quarantined rows."""
+    import pyarrow.compute as pc
+    from rich.table import Table
+
+    if rows is None or rows.num_rows == 0:
+        return
+    for stage_id in sorted(set(rows.column("stage").to_pylist())):
+        lines = rows.filter(pc.equal(rows.column("stage"), stage_id))
+        table = Table(
+            "run id",
+            "file",
+            "line",
+            "failed",
+            "raw line",
+            title=f"{stage_id}: {lines.num_rows:,} rejected line(s) (bad_rows: reject)",
+            title_justify="left",
+        )
+        for row in lines.slice(0, limit).to_pylist():
+            raw = row["raw_line"] or ""
+            table.add_row(
+                str(row["run_id"]),
+                str(row["file"]),
+                str(row["line"]),
+                str(row["reason"]),
+                raw if len(raw) <= 200 else raw[:200] + "...",
+            )
+        console.print(table)
+        if lines.num_rows > limit:
+            console.print(f"... {lines.num_rows - limit:,} more (--limit)")
 
 
 def show(pending: dict[str, pa.Table], console: Any, limit: int) -> None:

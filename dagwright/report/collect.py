@@ -46,6 +46,8 @@ class ReportData:
     """The pipeline's other recent runs, newest first (the report links their pages)."""
     lineage: Any
     lineage_note: str | None
+    rejected: dict[str, int] = field(default_factory=dict)
+    """Per source, the lines this run set aside as unreadable (``bad_rows: reject``)."""
 
 
 def find_run(
@@ -129,6 +131,7 @@ def collect(plan: Plan, loader: Loader, run: RunRecord) -> ReportData:
         previous=previous,
         lineage=lineage,
         lineage_note=lineage_note,
+        rejected=_rejected(loader, run.run_id),
     )
 
 
@@ -162,6 +165,17 @@ def _check_results(loader: Loader, run_id: str) -> SideTable:
     if rows is None:
         return SideTable(note=f"{CHECK_RESULTS} has no run_id column")
     return SideTable(rows=rows)
+
+
+def _rejected(loader: Loader, run_id: str) -> dict[str, int]:
+    """Source -> the lines run ``run_id`` rejected (``_dagwright.rejected_rows``)."""
+    from dagwright.state import REJECTED_TABLE
+
+    table = _read(loader, REJECTED_TABLE)
+    counts: dict[str, int] = {}
+    for row in (_for_run(table, run_id) or []) if table is not None else []:
+        counts[row["source"]] = counts.get(row["source"], 0) + 1
+    return counts
 
 
 def _quarantine(

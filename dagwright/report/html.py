@@ -130,6 +130,9 @@ def _cards(data: ReportData) -> str:
         ("rows loaded", f"{loaded:,}", "rows-loaded"),
         ("rows quarantined", f"{sum(data.quarantine.values()):,}", "rows-quarantined"),
     ]
+    if data.rejected:
+        rejected = ", ".join(f"{n:,} of {s}" for s, n in sorted(data.rejected.items()))
+        cards.append(("lines rejected", rejected, "rows-rejected"))
     return (
         "<div class='cards'>"
         + "".join(

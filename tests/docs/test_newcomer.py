@@ -124,8 +124,10 @@ def test_the_first_hour_from_a_built_wheel(tmp_path: Path) -> None:
     (acme / "dags" / "orders.yaml").unlink()
     csv_skeleton = cli("new", "events", "--source", "csv", "--destination", "duckdb")
     assert csv_skeleton.returncode == 0, said(csv_skeleton)
-    valid = cli("validate")
+    valid = cli("validate", "--static")
     assert valid.returncode == 0 and "2 valid" in said(valid), said(valid)
+    unread = cli("validate")
+    assert unread.returncode == 1 and "source 'raw': no file matches" in said(unread), said(unread)
     (acme / "dags" / "events.yaml").unlink()
 
     plan = cli("plan", "sales_daily")
