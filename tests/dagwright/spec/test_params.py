@@ -86,7 +86,10 @@ def test_a_parameter_the_spec_does_not_declare_is_located(project: Project) -> N
     )
     checked = project.cli("validate")
     assert checked.returncode == 1
-    assert "undeclared.yaml:12:81: transform 'picked': unknown parameter 'status_wanted'" in checked.stdout
+    assert (
+        "undeclared.yaml:12:81: transform 'picked': unknown parameter 'status_wanted'"
+        in checked.stdout
+    )
     assert "unknown parameter 'status_wanted'" in checked.stdout, checked.stdout
 
 
