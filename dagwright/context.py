@@ -42,9 +42,9 @@ class RunContext:
     work: Pass | None = None
     """The tables this run serves and what it reads of each source (``dagwright.needs``)."""
     workspace: Workspace | None = None
+    """Where in-process stages hand data over (local runner, DuckDB warehouse); None: Parquet."""
     params: dict[str, Any] = field(default_factory=dict)
     """The run's declared parameters by lowercase name (``dagwright.spec.params.resolve``)."""
-    """Where in-process stages hand data over (local runner, DuckDB warehouse); None: Parquet."""
 
     def cancellable(self, cancel: Callable[[], object]) -> AbstractContextManager[None]:
         """Register ``cancel`` (e.g. ``con.interrupt``, ``pg.cancel_safe``) for the body.

@@ -128,14 +128,13 @@ class StageExecutor:
         """Store the lines a source set aside (``bad_rows: reject``) beside the quarantine.
 
         As a check stage stores its side rows: in their own transaction, replacing what
-        the runs this one redoes stored for this stage (``_superseded``), so a rerun of
+        the runs this one redoes stored for this stage (``store_side_rows``), so a rerun of
         an interval does not list its bad lines twice. Rows read = loaded + rejected.
         """
-        from dataclasses import replace
         from datetime import UTC, datetime
 
         from dagwright.state import rejected_side_rows
-        from expectations.runner import _STORE_LOCK, _superseded
+        from expectations.runner import store_side_rows
 
         rows = extractor.rejected_rows()
         if rows is None:
@@ -144,10 +143,7 @@ class StageExecutor:
             rows, self.ctx.run_id, self.plan.pipeline, stage.name, stage.id, datetime.now(UTC)
         )
         run = StageRun(self.plan, self.ctx, self.loader.state, self.loader.read_table)
-        # superseded as the source's own checks would be: its reads decide what a rerun redoes
-        as_checked = replace(stage, kind="check", checks_of="source")
-        with _STORE_LOCK:
-            self.loader.state.store_side_rows([part], stage.id, _superseded(run, as_checked))
+        store_side_rows(run, stage, [part])
         if rows:
             if result.rows_out is not None:
                 result.rows_in = result.rows_out + len(rows)

@@ -7,6 +7,12 @@ whole table restricted to its columns, so uniqueness stays exact across chunks.
 The data is read once: a reader thread turns the next chunk into a pandas frame (Arrow
 decoding and conversion release the GIL) while GE validates the current one, and keeps
 the columns of the whole-table expectations as Arrow until the end.
+
+JSON columns (``arrow.json``, or named by the caller: DuckDB hands its JSON over as text)
+reach GE as the documents' text: null, uniqueness, set, regex and length expectations
+work on it. Expectations that order or average values (between, min, max, mean,
+increasing...) cannot compare JSON documents: on a JSON column they are skipped, with a
+note in their result (``Outcome.note``), rather than raising.
 Importing this module imports Great Expectations.
 """
 
@@ -16,6 +22,7 @@ import contextlib
 import itertools
 import math
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +48,13 @@ from expectations import gx_types
 from expectations.suites import CheckItem
 
 SAMPLE = 20
+_ORDERING = re.compile(
+    r"^expect_column_values_to_be_(between|increasing|decreasing)$"
+    r"|^expect_column_(min|max|mean|median|sum|stdev|quantile_values)_to_be_between$"
+    r"|^expect_column_pair_values_a_to_be_greater_than_b$|z_scores|kl_divergence|bootstrapped",
+    re.IGNORECASE,
+)
+"""Expectations that order, add up or average a column's values: meaningless on JSON."""
 _LOCK = threading.RLock()
 _BATCH_DEFINITION: Any = None
 
@@ -61,8 +75,12 @@ class Outcome:
     rows: list[int] = field(default_factory=list)
     """Positions (in the stage's input) of the rows that failed; quarantine items only."""
     config: Any = None
+    note: str | None = None
+    """Why the expectation was skipped (it cannot apply to a JSON column), if it was."""
 
     def describe(self) -> str:
+        if self.note:
+            return f"skipped: {self.note}"
         if self.error:
             return f"raised {self.error}"
         if self.unexpected_count is not None:
@@ -75,6 +93,8 @@ class Outcome:
     def summary(self) -> dict[str, Any]:
         """The result dict GE renders (Data Docs), merged over chunks."""
         result: dict[str, Any] = {}
+        if self.note:
+            result["details"] = {"skipped": self.note}
         if self.observed_value is not None:
             result["observed_value"] = self.observed_value
         if self.unexpected_count is not None:
@@ -98,6 +118,7 @@ class Data:
     batches from a factory (``columns -> batches``) with their schema.
 
     ``rows`` is known up front for a file or a table; for batches, once validated.
+    ``json_columns`` names columns holding JSON text besides those typed ``arrow.json``.
     """
 
     def __init__(
@@ -105,6 +126,7 @@ class Data:
         source: str | pa.Table | Batches,
         schema: pa.Schema | None = None,
         rows: int | None = None,
+        json_columns: Iterable[str] = (),
     ) -> None:
         self.source = source
         if isinstance(source, pa.Table):
@@ -116,6 +138,8 @@ class Data:
             raise TypeError("Data from record batches needs their schema")
         else:
             self.schema, self.rows = schema, rows
+        typed = {f.name for f in self.schema if _is_json(f.type)}
+        self.json_columns: set[str] = typed | set(json_columns)
 
     def batches(self, columns: list[str], batch_rows: int) -> Iterable[pa.RecordBatch]:
         if isinstance(self.source, pa.Table):
@@ -215,6 +239,10 @@ def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcom
                 f"(columns: {', '.join(data.schema.names)})",
             )
             continue
+        note = _json_note(item, data.json_columns)
+        if note is not None:
+            outcomes[i] = Outcome(item, True, note=note)
+            continue
         (chunked if gx_types.is_chunkable(cls, item.type) else whole).append(i)
 
     if chunked or whole:
@@ -223,6 +251,23 @@ def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcom
     for i, expectation in built.items():
         outcomes[i].config = expectation.configuration
     return [outcomes[i] for i in range(len(items))]
+
+
+def _is_json(t: pa.DataType) -> bool:
+    return getattr(t, "extension_name", None) == "arrow.json"
+
+
+def _json_note(item: CheckItem, json_columns: set[str]) -> str | None:
+    """Why ``item`` cannot apply to the JSON column it reads; None when it can."""
+    if not json_columns or not _ORDERING.search(item.type):
+        return None
+    held = [c for c in gx_types.columns_of(item.kwargs) or [] if c in json_columns]
+    if not held:
+        return None
+    return (
+        f"column {held[0]!r} holds JSON documents, which {item.type} cannot compare; "
+        f"hint: check a field taken out in a transform ({held[0]}->>'field') instead"
+    )
 
 
 def _validate_data(

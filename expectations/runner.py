@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -113,12 +114,12 @@ def run_stage_checks(run: StageRun, stage: Stage, staged: StagedTable | None) ->
         if replayed is not None:
             staged = _with_replayed(staged, replayed, ctx.staging_dir, stage.id)
         reader = functools.partial(read_batches, staged.uri)
-        data = engine.Data(reader, arrow_schema(staged.uri), staged.rows)
+        data = engine.Data(reader, arrow_schema(staged.uri), staged.rows, _json_columns(staged.uri))
     outcomes = engine.validate(checks.items, data, CHUNK_ROWS)
     for o in outcomes:
         log.info(
             "%s %s [%s%s]: %s",
-            "PASS" if o.success else "FAIL",
+            "SKIP" if o.note else "PASS" if o.success else "FAIL",
             o.item.label,
             o.item.severity,
             f", suite {o.item.suite}" if o.item.suite else "",
@@ -127,8 +128,11 @@ def run_stage_checks(run: StageRun, stage: Stage, staged: StagedTable | None) ->
     now = datetime.now(UTC)
     quarantined = _quarantined_rows(outcomes)
     blocking = [o for o in outcomes if not o.success and o.item.severity == "error"]
-    passed = sum(1 for o in outcomes if o.success)
+    passed = sum(1 for o in outcomes if o.success and not o.note)
+    skipped = sum(1 for o in outcomes if o.note)
     summary = f"{passed}/{len(outcomes)} passed"
+    if skipped:
+        summary += f", {skipped} skipped"
     warned = sum(1 for o in outcomes if not o.success and o.item.severity == "warn")
     if warned:
         summary += f", {warned} warned"
@@ -143,12 +147,18 @@ def run_stage_checks(run: StageRun, stage: Stage, staged: StagedTable | None) ->
         )
         result.rows_out = result.staged.rows
         summary += f", {len(quarantined):,} rows quarantined"
-    with _STORE_LOCK:
-        run.state.store_side_rows(parts, stage.id, _superseded(run, stage))
+    store_side_rows(run, stage, parts)
     if blocking:
         raise DataError(_blocking_message(stage, kind, blocking, ctx.run_id))
     result.checks = summary
     return result
+
+
+def _json_columns(uri: str) -> list[str]:
+    """A workspace output's JSON columns: DuckDB hands them to Arrow as plain text."""
+    from dagwright.staging import engine_types
+
+    return [name for name, kind in engine_types(uri) or [] if kind == "JSON"]
 
 
 def _quarantined_rows(outcomes: list[Outcome]) -> dict[int, list[str]]:
@@ -172,6 +182,17 @@ def _blocking_message(stage: Stage, kind: str, failed: list[Outcome], run_id: st
         lines.append("nothing downstream of this check was loaded")
     lines.append(f"results: {RESULTS_TABLE} where run_id = '{run_id}'")
     return "\n".join(lines)
+
+
+def store_side_rows(run: StageRun, stage: Stage, parts: list[SideRows]) -> None:
+    """Store a stage's side rows in one transaction, replacing what the runs it
+    supersedes stored for it (``_superseded``). A check stage stores its results and
+    quarantined rows; an extract stage the lines its source set aside, superseded as the
+    source's own checks would be (its reads decide what a rerun redoes)."""
+    if stage.kind == "extract":
+        stage = replace(stage, kind="check", checks_of="source")
+    with _STORE_LOCK:
+        run.state.store_side_rows(parts, stage.id, _superseded(run, stage))
 
 
 def _superseded(run: StageRun, stage: Stage) -> list[str]:
@@ -249,7 +270,9 @@ def _result_rows(
             "kwargs": json.dumps(engine.jsonable(o.item.kwargs), sort_keys=True),
             "severity": o.item.severity,
             "success": o.success,
-            "observed_value": None
+            "observed_value": json.dumps({"skipped": o.note})
+            if o.note
+            else None
             if o.observed_value is None
             else json.dumps(o.observed_value, default=str),
             "element_count": o.element_count,

@@ -9,6 +9,14 @@ database may also be given as a file ``path``, which holds no secret.
 
 SQL is built by sqlglot in the database's dialect: identifiers quoted, values (watermarks,
 interval bounds) bound as parameters in the driver's own parameter style.
+
+JSON columns (PostgreSQL ``json``/``jsonb``, MySQL ``JSON``, a SQLite table's columns
+declared ``JSON``) arrive as Arrow's canonical ``arrow.json`` extension over utf8: the
+documents' text, as the database gives it, never parsed into Python objects.
+
+Under a stage ``execution_timeout`` the running query is cancellable
+(``dagwright.timeouts``): ADBC cancels its statement, psycopg its connection's query,
+SQLite interrupts; connectorx offers no cancel, so its read runs to its end.
 """
 
 from __future__ import annotations
@@ -46,6 +54,10 @@ _DIALECTS = {
     "trino": "trino",
 }
 _MARKER = re.compile(r"__dwparam_(\w+?)__")
+_JSON_OIDS = (114, 3802)
+"""PostgreSQL's ``json`` and ``jsonb`` type OIDs (a psycopg description's ``type_code``)."""
+_MYSQL_JSON = 245
+"""MySQL's JSON field type (``pymysql.constants.FIELD_TYPE.JSON``, MySQLdb's too)."""
 
 
 class SqlSourceConfig(SourceConfig):
@@ -94,6 +106,20 @@ class SqlSourceConfig(SourceConfig):
 
 
 class SqlExtractor(Extractor[SqlSourceConfig]):
+    """JSON columns (PostgreSQL ``json`` and ``jsonb``, MySQL ``JSON``, and the columns of
+    a SQLite table declared ``JSON``) arrive as JSON documents, with every engine: the
+    documents' text, never parsed, typed as Arrow's ``arrow.json`` extension. They load
+    as ``JSON`` in DuckDB and ``jsonb`` in PostgreSQL, and a SQL step reads their fields
+    (``payload->>'sku'`` on DuckDB; in a step pushed down to PostgreSQL, written with
+    ``dialect: postgres``). SQL NULL and the JSON document ``null`` stay apart. Checks
+    read a JSON column as its text (``not_null``, ``unique``, ``in_set``, regexes work);
+    the ones that order or average values (``between``, ``max``...) skip it with a note.
+
+    Under the pipeline's ``execution_timeout``, the running query is cancelled on the
+    server when the time is up (ADBC cancels its statement, psycopg its query, SQLite
+    interrupts); connectorx cannot be cancelled, so its read runs to its end first.
+    """
+
     config_model = SqlSourceConfig
 
     @classmethod
@@ -201,6 +227,7 @@ class SqlExtractor(Extractor[SqlSourceConfig]):
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         from dagwright.connections import redact
+        from dagwright.timeouts import timed_out
 
         conn = self._connection()
         dialect = self._dialect(conn)
@@ -217,8 +244,12 @@ class SqlExtractor(Extractor[SqlSourceConfig]):
                 self._track(batch)
                 yield batch
         except DagwrightError as exc:
+            if (late := timed_out()) is not None:
+                raise late from None
             raise type(exc)(f"source {self.name!r}: {redact(str(exc))}") from None
         except Exception as exc:  # noqa: BLE001 - driver errors become one clean line
+            if (late := timed_out()) is not None:  # cancelled by the stage's timeout
+                raise late from None
             raise _driver_error(self.name, conn, exc) from None
 
     def _engine(self, conn: Connection, has_params: bool) -> str:
@@ -297,21 +328,26 @@ def _adbc(
 ) -> Iterator[pa.RecordBatch]:
     import adbc_driver_postgresql.dbapi as adbc
 
+    from dagwright.timeouts import cancellable
+
     sql, params = render(query, dialect, "numeric_dollar", values)
     url = conn.with_scheme("postgresql").url
-    with adbc.connect(url) as db, db.cursor() as cur:
+    with adbc.connect(url) as db, db.cursor() as cur, cancellable(cur.adbc_cancel):
         cur.execute(sql, params)
         for batch in _rechunk(cur.fetch_record_batch(), chunk):
             yield _plain_types(batch)
 
 
 def _plain_types(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """ADBC hands PostgreSQL numeric over as an opaque string: make it a decimal."""
+    """ADBC hands PostgreSQL numeric over as an opaque string: make it a decimal. JSON
+    (``json``, ``jsonb``) it hands over as ``arrow.json``, which stays (over utf8)."""
     import pyarrow as pa
 
     arrays, fields = [], []
     for column, field in zip(batch.columns, batch.schema, strict=True):
-        if (
+        if _is_json(field.type):
+            column, field = _json_array(column), pa.field(field.name, _json_type())
+        elif (
             isinstance(field.type, pa.BaseExtensionType)
             and (field.metadata or {}).get(b"POSTGRESQL:type") == b"numeric"
         ):
@@ -335,8 +371,74 @@ def _connectorx(
 
     sql, _ = render(query, dialect, "qmark", {})
     url = conn.with_scheme("postgresql" if dialect == "postgres" else conn.scheme).url
+    json_columns = _postgres_json_columns(url, query, dialect) if dialect == "postgres" else set()
     reader = cx.read_sql(url, sql, return_type="arrow_stream", batch_size=chunk)
-    yield from _rechunk(reader, chunk)
+    for batch in _rechunk(reader, chunk):
+        yield _with_json(batch, json_columns)
+
+
+def _postgres_json_columns(url: str, query: exp.Expression, dialect: str) -> set[str]:
+    """The query's ``json``/``jsonb`` columns, which connectorx reads as plain strings:
+    described by PostgreSQL itself (the query under ``LIMIT 0``, through psycopg)."""
+    try:
+        import psycopg
+    except ImportError:  # without psycopg they stay text
+        return set()
+    import sqlglot.expressions as exp
+
+    probe = exp.select(exp.Star()).from_(query.subquery("_dagwright_probe")).limit(0)
+    with psycopg.connect(url) as db, db.cursor() as cur:
+        cur.execute(probe.sql(dialect=dialect))
+        return {d.name for d in cur.description or [] if d.type_code in _JSON_OIDS}
+
+
+def _json_type() -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.json_(pa.string())
+
+
+def _is_json(t: pa.DataType) -> bool:
+    return getattr(t, "extension_name", None) == "arrow.json"
+
+
+def _json_array(array: pa.Array) -> pa.Array:
+    """JSON texts (utf8 of any width, or ``arrow.json``) as ``arrow.json`` over utf8."""
+    import pyarrow as pa
+
+    if _is_json(array.type):
+        array = array.storage
+    if array.type != pa.string():
+        array = array.cast(pa.string())
+    return pa.ExtensionArray.from_storage(_json_type(), array)
+
+
+def _json_texts(values: tuple | list) -> pa.Array:
+    """Values a driver gave for a JSON column as ``arrow.json``: text as it is, anything a
+    driver parsed (dicts, lists, numbers) serialised again."""
+    import json
+
+    import pyarrow as pa
+
+    texts = [
+        v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values
+    ]
+    return pa.ExtensionArray.from_storage(_json_type(), pa.array(texts, pa.string()))
+
+
+def _with_json(batch: pa.RecordBatch, columns: set[str]) -> pa.RecordBatch:
+    """``batch`` with ``columns`` (JSON texts) typed ``arrow.json``."""
+    import pyarrow as pa
+
+    if not columns:
+        return batch
+    arrays, fields = [], []
+    for column, field in zip(batch.columns, batch.schema, strict=True):
+        if field.name in columns:
+            column, field = _json_array(column), pa.field(field.name, _json_type())
+        arrays.append(column)
+        fields.append(field)
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _rechunk(reader: Any, chunk: int) -> Iterator[pa.RecordBatch]:
@@ -374,25 +476,97 @@ def _sqlalchemy(
     try:
         sql, params = render(query, dialect, engine.dialect.paramstyle, values)
         with engine.connect() as db:
-            result = db.execution_options(stream_results=True, yield_per=chunk).exec_driver_sql(
-                sql, params
-            )
-            names = list(result.keys())
-            schema: pa.Schema | None = None
-            for rows in result.partitions(chunk):
-                columns = list(zip(*rows, strict=True))
+            raw = db.connection.dbapi_connection
+            _json_as_text(raw)
+            with _cancellable(raw):
+                result = db.execution_options(stream_results=True, yield_per=chunk).exec_driver_sql(
+                    sql, params
+                )
+                names = list(result.keys())
+                json_columns = _described_json(result.cursor.description, names)
+                if scheme.split("+", 1)[0] == "sqlite":
+                    json_columns |= _declared_json(db, query)
+                schema: pa.Schema | None = None
+                for rows in result.partitions(chunk):
+                    columns = list(zip(*rows, strict=True))
+                    if schema is None:
+                        batch = pa.RecordBatch.from_arrays(
+                            [
+                                _json_texts(c) if n in json_columns else _widen(pa.array(c))
+                                for n, c in zip(names, columns, strict=True)
+                            ],
+                            names,
+                        )
+                        schema = batch.schema
+                    else:
+                        batch = _typed_batch(columns, schema)
+                    yield batch
                 if schema is None:
-                    batch = pa.RecordBatch.from_arrays(
-                        [_widen(pa.array(c)) for c in columns], names
+                    declared = _declared_schema(db, query, names, dialect)
+                    yield _empty_batch(
+                        pa.schema(
+                            [
+                                pa.field(f.name, _json_type()) if f.name in json_columns else f
+                                for f in declared
+                            ]
+                        )
                     )
-                    schema = batch.schema
-                else:
-                    batch = _typed_batch(columns, schema)
-                yield batch
-            if schema is None:
-                yield _empty_batch(_declared_schema(db, query, names, dialect))
     finally:
         engine.dispose()
+
+
+def _json_as_text(raw: Any) -> None:
+    """Have psycopg hand JSON over as its text, not parsed into Python objects."""
+    adapters = getattr(raw, "adapters", None)
+    if adapters is not None and type(raw).__module__.startswith("psycopg"):
+        from psycopg.types.string import TextLoader
+
+        for name in ("json", "jsonb"):
+            adapters.register_loader(name, TextLoader)
+    elif type(raw).__module__.startswith("psycopg2"):
+        import psycopg2.extras
+
+        psycopg2.extras.register_default_json(raw, loads=lambda text: text)
+        psycopg2.extras.register_default_jsonb(raw, loads=lambda text: text)
+
+
+def _cancellable(raw: Any) -> Any:
+    """The running query cancellable by the stage's timeout, where the driver can cancel
+    it from another thread (psycopg 3, psycopg2, sqlite3); other drivers run to the end."""
+    import contextlib
+
+    from dagwright.timeouts import cancellable
+
+    for method in ("cancel_safe", "cancel", "interrupt"):
+        cancel = getattr(raw, method, None)
+        if callable(cancel):
+            return cancellable(cancel)
+    return contextlib.nullcontext()
+
+
+def _described_json(description: Any, names: list[str]) -> set[str]:
+    """The JSON columns of a result, by the type codes PostgreSQL and MySQL drivers give."""
+    found = set()
+    for name, column in zip(names, description or [], strict=False):
+        code = column[1]
+        if isinstance(code, int) and (code in _JSON_OIDS or code == _MYSQL_JSON):
+            found.add(name)
+    return found
+
+
+def _declared_json(db: Any, query: exp.Expression) -> set[str]:
+    """A table's columns declared JSON (SQLite tells no type with its rows)."""
+    import sqlalchemy
+    import sqlglot.expressions as exp
+
+    source = query.find(exp.Table) if isinstance(query, exp.Select) else None
+    if source is None or query.find(exp.Subquery):
+        return set()
+    try:
+        columns = sqlalchemy.inspect(db).get_columns(source.name, schema=source.db or None)
+    except Exception:  # noqa: BLE001 - no reflection: no JSON columns known
+        return set()
+    return {c["name"] for c in columns if isinstance(c["type"], sqlalchemy.types.JSON)}
 
 
 def _declared_schema(db: Any, query: exp.Expression, names: list[str], dialect: str) -> pa.Schema:
@@ -448,6 +622,9 @@ def _typed_batch(columns: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
 
     arrays = []
     for values, field in zip(columns, schema, strict=True):
+        if _is_json(field.type):
+            arrays.append(_json_texts(values))
+            continue
         try:
             arrays.append(pa.array(values, type=field.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:

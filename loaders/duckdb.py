@@ -73,6 +73,10 @@ class DuckDBConfig(DestinationConfig):
 
 
 class DuckDBLoader(SQLLoader[DuckDBConfig]):
+    """JSON columns (a source's ``json``/``jsonb``, the ``arrow.json`` extension) load as
+    DuckDB ``JSON``: ``payload->>'$.sku'`` reads a field, in SQL steps and queries alike.
+    """
+
     config_model = DuckDBConfig
     dialect = DIALECT
     one_writer = True
@@ -139,7 +143,10 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
 
     def batch_columns(self, uri: str) -> dict[str, exp.DataType]:
         """A workspace batch's types read from DuckDB itself (a run then never imports
-        pyarrow); a Parquet batch's, or one of types Arrow maps otherwise, from Arrow."""
+        pyarrow); a Parquet batch's, or one of types Arrow maps otherwise, from Arrow.
+
+        A workspace column DuckDB holds as ``JSON`` keeps that type even when the other
+        columns go through Arrow (DuckDB exports JSON to Arrow as plain text)."""
         from dagwright.staging import engine_types
         from loaders.typemap import duckdb_sql_type
 
@@ -148,6 +155,8 @@ class DuckDBLoader(SQLLoader[DuckDBConfig]):
             types = {name: duckdb_sql_type(kind) for name, kind in held}
             if all(t is not None for t in types.values()):
                 return types  # type: ignore[return-value]
+            arrow = super().batch_columns(uri)
+            return {name: types.get(name) or kind for name, kind in arrow.items()}
         return super().batch_columns(uri)
 
     def open_workspace(self) -> Workspace | None:

@@ -14,6 +14,10 @@ stores). A crash before that leaves the previous manifest, whose files are untou
 files no manifest lists are removed by the next load of the table. Readers that list the
 folder instead of reading the manifest may see such leftovers until then.
 
+JSON columns (a source's ``json``/``jsonb``) stay JSON text: the files store them as
+strings annotated with Parquet's JSON logical type, which pyarrow reads as the
+``arrow.json`` extension and DuckDB as ``JSON``; readers that know neither see strings.
+
 Loads of one table are serialised by a lock file (local paths only; on object stores,
 run one writer per table). Each load rewrites the table's files: fine for dimension and
 daily tables, not meant for very large append-only tables.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -147,9 +152,20 @@ class ParquetState(SQLState):
 
 
 class ParquetLoader(SQLLoader[ParquetConfig]):
+    """JSON columns (a source's ``json``/``jsonb``) stay JSON text: the files store them
+    as strings marked with Parquet's JSON logical type, which pyarrow reads as the
+    ``arrow.json`` extension, DuckDB as ``JSON``, and readers that know neither as text.
+    """
+
     state_class = ParquetState
     config_model = ParquetConfig
     dialect = "duckdb"
+
+    def __init__(self, config: ParquetConfig, project_root: Path) -> None:
+        super().__init__(config, project_root)
+        self._loading = threading.local()
+        """The in-memory session of the load running on this thread: loads of other
+        tables run on other threads at the same time, each with its own."""
 
     def describe(self) -> str:
         return f"parquet dataset {self.config.path}"
@@ -193,14 +209,14 @@ class ParquetLoader(SQLLoader[ParquetConfig]):
             con = duckdb.connect()
             try:
                 self._open(con, fs, base, manifest)
-                self._memory = DuckDBSession(con)
+                self._loading.session = DuckDBSession(con)
                 result = SQLLoader.load(self, table_name, load, data, state)
                 files = self._write(con, fs, base, load, manifest)
                 crash_point("parquet:files")
                 self._commit(fs, base, con, files, load)
                 crash_point("parquet:committed")
             finally:
-                self._memory = None
+                self._loading.session = None
                 con.close()
             self._collect(fs, base, files)
         return result
@@ -210,7 +226,7 @@ class ParquetLoader(SQLLoader[ParquetConfig]):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        memory = getattr(self, "_memory", None)
+        memory = getattr(self._loading, "session", None)
         if memory is None:
             raise DagwrightError("parquet loader: no load in progress")
         yield memory
@@ -261,7 +277,7 @@ class ParquetLoader(SQLLoader[ParquetConfig]):
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        data = con.sql(render(SELECT_ALL, "duckdb", t=DATA)).to_arrow_table()
+        data = _json_kept(con, con.sql(render(SELECT_ALL, "duckdb", t=DATA)).to_arrow_table())
         token = uuid.uuid4().hex[:12]
         parts = [c for c in load.partition_by if c in data.column_names]
         missing = [c for c in load.partition_by if c not in data.column_names]
@@ -387,6 +403,21 @@ class ParquetLoader(SQLLoader[ParquetConfig]):
             load = Load.model_validate({"from": "rows", "lineage": False})
             state = StateUpdate(uuid.uuid4().hex, "", table_name, None, None)
             self.load(table_name, load, describe(path), state)
+
+
+def _json_kept(con: Any, data: pa.Table) -> pa.Table:
+    """The table's JSON columns as ``arrow.json`` (DuckDB exports them as plain text), so
+    its files mark them with Parquet's JSON logical type and a later load reads them back
+    as JSON."""
+    from loaders.duckdb import DuckDBSession, columns_of
+    from loaders.typemap import T, as_json
+
+    types = columns_of(DuckDBSession(con), table(DATA)) or {}
+    for name, kind in types.items():
+        if kind.this == T.JSON and name in data.column_names:
+            i = data.column_names.index(name)
+            data = data.set_column(i, name, as_json(data.column(i)))
+    return data
 
 
 def _partition_value(value: Any) -> str:

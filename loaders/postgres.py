@@ -6,9 +6,11 @@ table of the session; the disposition, the ledger, the watermarks and the load l
 then applied and committed together. Loads of one (pipeline, table) are serialised by
 ``pg_advisory_xact_lock`` taken inside the transaction, so the lock ends with it.
 
-Types: Arrow lists, structs and maps load as ``JSONB``; timestamps with a time zone as
-``TIMESTAMPTZ``, without as ``TIMESTAMP`` (nanoseconds round to microseconds); decimals as
-``NUMERIC(p, s)``; unsigned 64-bit integers as ``NUMERIC(20, 0)``.
+Types: Arrow lists, structs and maps load as ``JSONB``, and so do JSON documents (the
+``arrow.json`` extension a source's ``json``/``jsonb`` column arrives as); timestamps
+with a time zone as ``TIMESTAMPTZ``, without as ``TIMESTAMP`` (nanoseconds round to
+microseconds); decimals as ``NUMERIC(p, s)``; unsigned 64-bit integers as
+``NUMERIC(20, 0)``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ XACT_LOCK = "SELECT pg_advisory_xact_lock(?)"
 RUN_LOCK = "SELECT pg_advisory_lock(?)"
 TRY_RUN_LOCK = "SELECT pg_try_advisory_lock(?)"
 RUN_UNLOCK = "SELECT pg_advisory_unlock(?)"
+JSON_TYPES = ("json", "jsonb")
+JSON_OIDS = (114, 3802)
+"""The type OIDs of ``json`` and ``jsonb``, as a cursor's description gives them."""
 
 
 class PostgresState(SQLState):
@@ -98,6 +103,11 @@ class PostgresConfig(DestinationConfig):
 
 
 class PostgresLoader(SQLLoader[PostgresConfig]):
+    """JSON columns (a source's ``json``/``jsonb``, the ``arrow.json`` extension) load as
+    ``jsonb``, as do Arrow lists, structs and maps; a pushed-down step reads their fields
+    with PostgreSQL's operators (``payload->>'sku'``, written with ``dialect: postgres``).
+    """
+
     config_model = PostgresConfig
     dialect = DIALECT
     state_class = PostgresState
@@ -252,15 +262,38 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
 
     def fetch_arrow(self, s: Session, sql: str) -> pa.Table:
         import pyarrow as pa
+        from psycopg.types.string import TextLoader
 
         assert isinstance(s, PostgresSession)
         with s.con.cursor() as cur:
+            for name in JSON_TYPES:  # JSON as its text, not parsed into Python objects
+                cur.adapters.register_loader(name, TextLoader)
             cur.execute(sql)
             names = [d.name for d in cur.description or []]
+            json_columns = {d.name for d in cur.description or [] if d.type_code in JSON_OIDS}
             rows = cur.fetchall()
         if not rows:
             return pa.table({n: pa.array([], pa.null()) for n in names})
-        return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+        columns = {
+            n: _json_column([r[i] for r in rows]) if n in json_columns else [r[i] for r in rows]
+            for i, n in enumerate(names)
+        }
+        return pa.table(columns)
+
+
+def _json_column(texts: list[str | None]) -> pa.Array:
+    """A jsonb column read back: as the Arrow type its documents share (the lists and
+    structs a batch loaded as JSONB), else as their text (``arrow.json``)."""
+    import json
+
+    import pyarrow as pa
+
+    from loaders.typemap import as_json
+
+    try:
+        return pa.array([None if t is None else json.loads(t) for t in texts])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return as_json(pa.array(texts, pa.string()))
 
 
 class PostgresSession(Session):
@@ -311,6 +344,8 @@ def _csv_ready(array: pa.Array) -> pa.Array:
     import pyarrow.types as at
 
     t = array.type
+    if isinstance(t, pa.BaseExtensionType):  # arrow.json: its text, as JSONB reads it
+        return _csv_ready(array.storage)
     if at.is_dictionary(t):
         return _csv_ready(array.dictionary_decode())
     if at.is_null(t):
@@ -337,8 +372,6 @@ def _csv_ready(array: pa.Array) -> pa.Array:
             [None if v is None else json.dumps(_jsonable(v)) for v in array.to_pylist()],
             pa.string(),
         )
-    if isinstance(t, pa.ExtensionType):
-        return _csv_ready(array.storage)
     if str(t) in ("string_view", "binary_view"):
         return pc.cast(array, pa.string())
     return array

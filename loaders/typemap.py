@@ -2,7 +2,9 @@
 
 Every Arrow type a batch can carry maps to one SQL type per dialect (``sql_type``).
 PostgreSQL has no nested types, so lists, structs and maps become ``JSONB``; DuckDB keeps
-them nested. Types are compared as sqlglot ``DataType``s, so a table's type read back
+them nested. JSON documents (a source's ``json``/``jsonb`` column) travel as Arrow's
+canonical ``arrow.json`` extension over utf8 and load as ``JSON`` in DuckDB, ``JSONB`` in
+PostgreSQL. Types are compared as sqlglot ``DataType``s, so a table's type read back
 from the database compares with a batch's type whatever the spelling.
 """
 
@@ -50,6 +52,8 @@ def sql_type(arrow_type: pa.DataType, dialect: str, column: str = "?") -> exp.Da
 
     pg = dialect == "postgres"
     t = arrow_type
+    if is_json(t):
+        return build("JSONB" if pg else "JSON", dialect)
     if at.is_dictionary(t):
         return sql_type(t.value_type, dialect, column)
     if at.is_null(t):
@@ -91,12 +95,40 @@ def sql_type(arrow_type: pa.DataType, dialect: str, column: str = "?") -> exp.Da
         if pg:
             return build("JSONB", dialect)
         return _duckdb_nested(t)
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         return sql_type(t.storage_type, dialect, column)
     raise DataError(
         f"column {column!r} has Arrow type {t}, which dagwright cannot load yet; "
         "hint: cast it to a string or a number in a transform"
     )
+
+
+JSON_EXTENSION = "arrow.json"
+
+
+def json_type() -> pa.DataType:
+    """The Arrow type of a JSON column: the canonical ``arrow.json`` extension over utf8."""
+    import pyarrow as pa
+
+    return pa.json_(pa.string())
+
+
+def is_json(arrow_type: pa.DataType) -> bool:
+    """Whether ``arrow_type`` holds JSON documents (the ``arrow.json`` extension)."""
+    return getattr(arrow_type, "extension_name", None) == JSON_EXTENSION
+
+
+def as_json(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A utf8 array of JSON texts as an ``arrow.json`` array (unchanged if it is one)."""
+    import pyarrow as pa
+
+    if is_json(array.type):
+        return array
+    if isinstance(array, pa.ChunkedArray):
+        return pa.chunked_array([as_json(c) for c in array.chunks], json_type())
+    if not pa.types.is_string(array.type):
+        array = array.cast(pa.string())
+    return pa.ExtensionArray.from_storage(json_type(), array)
 
 
 _DUCKDB_SCALARS = {
@@ -117,6 +149,7 @@ _DUCKDB_SCALARS = {
     "TIME": "TIME",
     "TIMESTAMP": "TIMESTAMP",
     "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
+    "JSON": "JSON",
 }
 _DUCKDB_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 

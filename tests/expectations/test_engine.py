@@ -192,3 +192,59 @@ def test_a_failing_validation_stops_the_reader_early(monkeypatch: pytest.MonkeyP
         engine.validate(ITEMS[1:2], engine.Data(endless, ROWS.schema), chunk_rows=5)
     assert not [t for t in threading.enumerate() if t.name == "checks-reader"]
     assert len(served) < 10
+
+
+def test_json_columns_are_checked_as_text_or_skipped_with_a_note(tmp_path: Path) -> None:
+    """Row-level expectations read a JSON column's text; the ones that order or average
+    values are skipped on it with a note, never raised; a column DuckDB hands over as
+    text is JSON when the caller says so."""
+    from expectations.engine import Data, validate
+
+    docs = ['{"sku": "A1"}', "[1, 2]", "null", '{"sku": "A1"}', '"é"']
+    payload = pa.ExtensionArray.from_storage(pa.json_(pa.string()), pa.array(docs))
+    table = pa.table({"id": [1, 2, 3, 4, 5], "payload": payload})
+    pq.write_table(table, tmp_path / "j.parquet")
+    items = [
+        item("expect_column_values_to_not_be_null", "error", column="payload"),
+        item("expect_column_values_to_be_unique", "error", column="payload"),
+        item("expect_column_values_to_match_regex", "error", column="payload", regex="sku"),
+        item("expect_column_values_to_be_between", "error", column="payload", min_value=0),
+        item("expect_column_max_to_be_between", "error", column="payload", max_value=5),
+        item(
+            "expect_column_unique_value_count_to_be_between",
+            "error",
+            column="payload",
+            min_value=4,
+            max_value=4,
+        ),
+        item("expect_column_values_to_be_between", "error", column="id", min_value=0),
+    ]
+    sources = [
+        Data(table),
+        Data(str(tmp_path / "j.parquet")),
+        Data(lambda cols: table.select(cols).to_batches(2), table.schema, 5),
+        Data(
+            lambda cols: (
+                table.cast(pa.schema([("id", pa.int64()), ("payload", pa.string())]))
+                .select(cols)
+                .to_batches(2)
+            ),
+            pa.schema([("id", pa.int64()), ("payload", pa.string())]),
+            5,
+            json_columns=["payload"],
+        ),
+    ]
+    for data in sources:
+        for chunk_rows in (2, 100):
+            got = validate(items, data, chunk_rows)
+            assert [o.error for o in got] == [None] * len(items)
+            assert [(o.success, o.unexpected_count) for o in got[:3]] == [
+                (True, 0),
+                (False, 2),
+                (False, 3),
+            ]
+            assert [o.note is not None for o in got] == [False] * 3 + [True, True] + [False] * 2
+            assert got[3].success and got[3].describe().startswith(
+                "skipped: column 'payload' holds JSON documents"
+            )
+            assert got[5].success and got[6].success

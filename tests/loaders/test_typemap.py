@@ -24,6 +24,9 @@ from tests.loaders.conftest import Warehouse
         (pa.struct([("a b", pa.string())]), 'STRUCT("a b" TEXT)', "JSONB"),
         (pa.dictionary(pa.int8(), pa.string()), "TEXT", "TEXT"),
         (pa.large_binary(), "BLOB", "BYTEA"),
+        (pa.json_(pa.string()), "JSON", "JSONB"),
+        (pa.json_(pa.large_string()), "JSON", "JSONB"),
+        (pa.list_(pa.json_(pa.string())), "JSON[]", "JSONB"),
     ],
 )
 def test_arrow_types_map_explicitly(arrow: pa.DataType, duckdb: str, postgres: str) -> None:
@@ -151,3 +154,53 @@ def test_replace_follows_the_contract_too(warehouse: Warehouse) -> None:
     with pytest.raises(DataError, match=r'\+ new column "x"'):
         w.load("r", [{**BASE[0], "x": 1}], at=1, write="replace", schema_contract="freeze")
     assert w.rows("r") == BASE
+
+
+def test_json_keeps_its_type_through_duckdb_parquet_and_postgres() -> None:
+    """A workspace JSON column (read from DuckDB) gets the type the same column gets
+    through the Parquet file DuckDB writes for it (the Parquet JSON logical type, read
+    by pyarrow as ``arrow.json``); a table's json or jsonb column takes either."""
+    import tempfile
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from loaders.typemap import as_json, is_json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/j.parquet"
+        duckdb.sql("""SELECT '{"a": [1]}'::JSON AS j""").write_parquet(path)
+        arrow = pq.read_schema(path).field("j").type
+    assert is_json(arrow)
+    assert duckdb_sql_type("JSON") == sql_type(arrow, "duckdb") == build("JSON", "duckdb")
+    assert fits(build("jsonb", "postgres"), build("json", "postgres"))
+    assert not fits(build("JSON", "duckdb"), build("VARCHAR", "duckdb"))
+    text = pa.array(['{"a": 1}', None], pa.large_string())
+    assert is_json(as_json(text).type) and as_json(text).storage.to_pylist() == ['{"a": 1}', None]
+    chunked = as_json(pa.chunked_array([text]))
+    assert is_json(chunked.type) and as_json(chunked) is chunked
+
+
+def test_json_documents_load_and_read_back_as_their_text(warehouse: Warehouse) -> None:
+    import json
+
+    from loaders.typemap import as_json
+
+    docs = ['{"sku": "A1", "n": [1, {"x": null}]}', '"caf\u00e9 \u2603"', "null", None]
+    batch = pa.table({"id": pa.array([1, 2, 3, 4], pa.int32()), "doc": as_json(pa.array(docs))})
+    warehouse.load("docs", batch, write="replace")
+    loader = warehouse.loader()
+    with loader.session() as s:
+        kind = loader.table_columns(s, loader.target("docs"))["doc"]
+    dialect = "postgres" if warehouse.kind == "postgres" else "duckdb"
+    assert kind == build("JSONB" if dialect == "postgres" else "JSON", dialect)
+    back = {r["id"]: r["doc"] for r in warehouse.rows("docs")}
+    assert {i: None if d is None else json.loads(d) for i, d in back.items()} == {
+        1: {"sku": "A1", "n": [1, {"x": None}]},
+        2: "café ☃",
+        3: None,
+        4: None,
+    }
+    assert back[3] == "null" and back[4] is None  # a JSON null is not a SQL NULL
+    warehouse.load("docs", batch, write="merge", primary_key=["id"])  # the table takes it again
+    assert len(warehouse.rows("docs")) == 4
