@@ -252,6 +252,30 @@ class SqlExtractor(Extractor[SqlSourceConfig]):
                 raise late from None
             raise _driver_error(self.name, conn, exc) from None
 
+    def preview(self, con: Any) -> Any:
+        """The columns and types of the rows this source would read, from a ``LIMIT 0``
+        query on the database (no row is read)."""
+        import pyarrow as pa
+        import sqlglot.expressions as exp
+
+        from dagwright.connections import redact
+
+        conn = self._connection()
+        dialect = self._dialect(conn)
+        query = exp.select(exp.Star()).from_(self.select(dialect, {}).subquery("_preview"))
+        reader = {"adbc": _adbc, "connectorx": _connectorx, "sqlalchemy": _sqlalchemy}[
+            self._engine(conn, False)
+        ]
+        try:
+            batches = list(reader(conn, query.limit(0), dialect, {}, self.config.chunk_size))
+        except DagwrightError as exc:
+            raise type(exc)(f"source {self.name!r}: {redact(str(exc))}") from None
+        except Exception as exc:  # noqa: BLE001 - driver errors become one clean line
+            raise _driver_error(self.name, conn, exc) from None
+        if not batches:
+            return None
+        return con.from_arrow(pa.Table.from_batches(batches))
+
     def _engine(self, conn: Connection, has_params: bool) -> str:
         import importlib.util
 

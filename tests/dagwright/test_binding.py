@@ -120,3 +120,50 @@ def test_plan_shows_each_stage_columns_and_types(corpus: Path) -> None:
     )
     assert "columns: order_id BIGINT, amount DECIMAL(10,2), name VARCHAR, segment VARCHAR" in text
     assert "columns: customer_id BIGINT, amount DECIMAL(38,2)" in text, text
+
+
+PG_SPEC = """
+pipeline: from_pg
+start_date: 2026-01-01
+sources:
+  orders: {extractor: postgres, connection: shop_db, table: bind_orders}
+transforms:
+  priced:
+    sql: select id, payload->>'$.sku' as sku, unit_prize from orders
+loads:
+  priced: {from: priced, write: merge, primary_key: [id]}
+"""
+
+
+@pytest.fixture
+def pg_project(project, postgres):  # noqa: ANN001, ANN201 - tests.conftest fixtures
+    with postgres.connect() as db:
+        db.execute("drop table if exists bind_orders")
+        db.execute("create table bind_orders (id int primary key, payload jsonb, price numeric)")
+    project.write_spec("from_pg", PG_SPEC)
+    return project
+
+
+def test_a_database_source_is_bound_from_its_catalog(pg_project, postgres) -> None:  # noqa: ANN001
+    env = {"DAGWRIGHT_CONN_SHOP_DB": postgres.url}
+    checked = pg_project.cli("validate", env=env)
+    assert checked.returncode == 1
+    said = " ".join(checked.stdout.split())
+    assert "from_pg.yaml:7:47: transform 'priced': duckdb rejects the translated SQL:" in said
+    assert 'column named "unit_prize"' in said or '"unit_prize" not found' in said, said
+    fixed = (pg_project.dags / "from_pg.yaml").read_text().replace(", unit_prize", ", price")
+    (pg_project.dags / "from_pg.yaml").write_text(fixed)
+    shown = pg_project.cli("plan", "from_pg", env=env)
+    assert "columns: id INTEGER, payload JSON, price DECIMAL" in " ".join(shown.stdout.split())
+
+
+def test_an_unreachable_source_is_a_warning_and_strict_makes_it_an_error(pg_project) -> None:  # noqa: ANN001
+    closed = {"DAGWRIGHT_CONN_SHOP_DB": "postgresql://u:p@127.0.0.1:9/db"}
+    warned = pg_project.cli("validate", env=closed)
+    assert warned.returncode == 0, warned.stdout
+    said = " ".join(warned.stdout.split())
+    assert "from_pg.yaml:4:3: warning: source 'orders' cannot be reached" in said, said
+    assert "were not checked" in said and "1 warning(s)" in said
+    strict = pg_project.cli("validate", "--strict", env=closed)
+    assert strict.returncode == 1
+    assert "from_pg.yaml:4:3: source 'orders' cannot be reached" in " ".join(strict.stdout.split())

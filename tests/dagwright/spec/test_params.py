@@ -158,11 +158,28 @@ def test_a_variable_naming_a_schema_is_quoted() -> None:
 
 
 def test_airflow_dag_params_come_from_the_spec(params_project: Project) -> None:
-    from dagwright.airflow.blueprint import blueprint_of
-    from dagwright.airflow.factory import build_dag
-    from dagwright.spec.load import load_spec
+    """In a subprocess: importing Airflow here would change how later tests in this
+    worker look connections up (an imported Airflow is asked for undefined ones)."""
+    import subprocess
+    import sys
 
-    dag = build_dag(blueprint_of(load_spec(params_project.dags / "orders_by_id.yaml")))
-    assert dag.params["min_id"] == 990
-    assert dag.params["wanted"] == "shipped"
-    assert dag.params.get_param("wanted").description == "the status kept"
+    probe = (
+        "import sys; from dagwright.airflow.blueprint import blueprint_of; "
+        "from dagwright.airflow.factory import build_dag; "
+        "from dagwright.spec.load import load_spec; from pathlib import Path; "
+        "dag = build_dag(blueprint_of(load_spec(Path(sys.argv[1])))); "
+        "print(dag.params['min_id'], dag.params['wanted'], "
+        "dag.params.get_param('wanted').description, sep='|')"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe, str(params_project.dags / "orders_by_id.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **__import__("os").environ,
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW_HOME": str(params_project.root / "airflow"),
+        },
+    )
+    assert shown.stdout.strip().splitlines()[-1] == "990|shipped|the status kept", shown.stderr
