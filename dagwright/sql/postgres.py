@@ -90,6 +90,34 @@ def _int(value: exp.Expression) -> exp.Expression:
     return value if isinstance(value, exp.Literal) else exp.cast(value, exp.DType.INT)
 
 
+def _json_operator(kind: type[exp.Expression]) -> Callable[[Postgres.Generator, exp.Func], str]:
+    """``->`` / ``->>`` instead of ``JSON_EXTRACT_PATH[_TEXT]`` for one key: the functions
+    take only ``json``, the operators ``json`` and ``jsonb`` alike (a loaded JSON column is
+    jsonb). A longer path is ``#>>`` / ``#>`` with the keys as an array."""
+    original = Postgres.Generator.TRANSFORMS[kind]
+
+    operator = "#>>" if kind is exp.JSONExtractScalar else "#>"
+
+    def generate(self: Postgres.Generator, e: exp.Func) -> str:
+        path = e.expression
+        steps = path.expressions[1:] if isinstance(path, exp.JSONPath) else []
+        keys = [
+            str(step.this)
+            for step in steps
+            if isinstance(step, exp.JSONPathKey | exp.JSONPathSubscript)
+            and isinstance(step.this, str | int)
+        ]
+        if len(steps) == 1 and len(keys) == 1:
+            e = e.copy()
+            e.set("only_json_types", True)
+        elif steps and len(keys) == len(steps):
+            array = exp.Array(expressions=[exp.Literal.string(k) for k in keys])
+            return f"{self.sql(e, 'this')} {operator} {self.sql(array)}"
+        return original(self, e)
+
+    return generate
+
+
 class DagwrightPostgres(Postgres):
     """PostgreSQL with the rewrites sqlglot lacks."""
 
@@ -108,6 +136,8 @@ class DagwrightPostgres(Postgres):
             exp.ByteLength: lambda self, e: self.func("OCTET_LENGTH", e.this),
             exp.DatetimeTrunc: _datetime_trunc_pg,
             exp.Stuff: _stuff_pg,
+            exp.JSONExtract: _json_operator(exp.JSONExtract),
+            exp.JSONExtractScalar: _json_operator(exp.JSONExtractScalar),
             exp.DateFromParts: lambda self, e: self.func(
                 "MAKE_DATE", *(_int(e.args[k]) for k in ("year", "month", "day"))
             ),

@@ -77,3 +77,21 @@ def test_only_queries_and_one_statement() -> None:
         compile_sql("select 1; select 2", "duckdb")
     with pytest.raises(SqlStepError, match="found DELETE"):
         compile_sql("delete from t", "tsql")
+
+
+def test_duckdb_json_operators_run_on_postgres_jsonb(postgres) -> None:  # noqa: ANN001
+    """``->>`` of one key stays an operator (the path functions refuse jsonb)."""
+    from transforms.sql import compile_sql
+
+    compiled = compile_sql(
+        "select payload->>'$.sku' as sku, payload->'$.n' as n, "
+        "json_extract_string(payload, '$.a.b') as deep from jsonb_docs",
+        "duckdb",
+        "postgres",
+        "numeric",
+    )
+    with postgres.connect() as db:
+        db.execute("drop table if exists jsonb_docs")
+        db.execute("create table jsonb_docs (payload jsonb)")
+        db.execute("""insert into jsonb_docs values ('{"sku": "A-1", "n": 2, "a": {"b": "x"}}')""")
+        assert db.execute(compiled.sql).fetchall() == [("A-1", 2, "x")], compiled.sql
