@@ -177,18 +177,11 @@ class _Binder:
         frames = {i: pl.from_arrow(self.con.table(i).to_arrow_table()).lazy() for i in inputs}
         try:
             if step.kind == "polars":
-                from transforms.polars_step import call, resolve
+                from transforms.polars_step import call, lazy, resolve
 
                 assert step.polars is not None
                 func = resolve(name, step.polars, self.spec.project_root)
-                result = call(name, step.polars, func, frames)
-                if isinstance(result, pl.DataFrame):
-                    result = result.lazy()
-                if not isinstance(result, pl.LazyFrame):
-                    raise StageError(
-                        f"transform_{name}",
-                        f"{step.polars} returned {type(result).__name__}, expected a LazyFrame",
-                    )
+                result = lazy(name, step.polars, call(name, step.polars, func, frames))
             else:
                 from transforms.ops import build
 

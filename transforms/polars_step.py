@@ -13,6 +13,8 @@ from dagwright.security import check_reference
 from dagwright.staging import local_path, open_output
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from dagwright.context import RunContext
     from dagwright.spec.sections import Transform
     from dagwright.staging import StagedTable
@@ -58,20 +60,27 @@ def run_polars(
     assert step.polars is not None
     func = resolve(name, step.polars, ctx.project_root)
     frames = {k: pl.scan_parquet(local_path(v.uri)) for k, v in inputs.items()}
-    result = call(name, step.polars, func, frames)
-    if isinstance(result, pl.DataFrame):
-        result = result.lazy()
-    if not isinstance(result, pl.LazyFrame):
-        raise StageError(
-            f"transform_{name}",
-            f"{step.polars} returned {type(result).__name__}, expected a polars LazyFrame",
-        )
+    result = lazy(name, step.polars, call(name, step.polars, func, frames))
     try:
         result.sink_parquet(open_output(out))
     except Exception as exc:  # noqa: BLE001 - the user's query failed; name the step
         raise StageError(
             f"transform_{name}", f"{step.polars}: {type(exc).__name__}: {exc}"
         ) from None
+
+
+def lazy(name: str, reference: str, result: Any) -> pl.LazyFrame:
+    """A step's result as a LazyFrame (a DataFrame is made lazy); anything else names the step."""
+    import polars as pl
+
+    if isinstance(result, pl.DataFrame):
+        return result.lazy()
+    if not isinstance(result, pl.LazyFrame):
+        raise StageError(
+            f"transform_{name}",
+            f"{reference} returned {type(result).__name__}, expected a polars LazyFrame",
+        )
+    return result
 
 
 def call(name: str, reference: str, func: Callable[..., Any], frames: dict[str, Any]) -> Any:

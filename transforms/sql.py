@@ -19,6 +19,8 @@ import sqlglot
 import sqlglot.expressions as exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
+from dagwright.sql.variables import is_marker
+
 if TYPE_CHECKING:
     from dagwright.context import Interval, RunContext
     from dagwright.errors import Problem
@@ -151,12 +153,6 @@ def tables_of(sql: str, dialect: str, qualified: bool = False) -> tuple[str, ...
     return tuple(referenced_tables(parsed(sql, dialect), qualified))
 
 
-def is_marker(name: str) -> bool:
-    from dagwright.sql.variables import is_marker as marker
-
-    return bool(name) and marker(name)
-
-
 def referenced_tables(tree: exp.Expression, qualified: bool = False) -> list[str]:
     """Names of the tables a query reads, excluding its own CTEs.
 
@@ -168,7 +164,7 @@ def referenced_tables(tree: exp.Expression, qualified: bool = False) -> list[str
     for table in (node for node in nodes if isinstance(node, exp.Table)):
         if not table.name or (table.name in ctes and not table.db):
             continue
-        if is_marker(table.name) or is_marker(table.db):
+        if is_marker(table.name) or (table.db and is_marker(table.db)):
             continue  # a ``${VAR}`` name: known when the step compiles
         if table.db and not qualified:
             continue

@@ -56,6 +56,22 @@ def within(seconds: float, run: Callable[[], Any]) -> Any:
     return box["value"]
 
 
+def timed_out_run(spec: Path, root: Path, stage: str) -> str:
+    """``dagwright run`` of ``spec`` (``execution_timeout: 2s``): it fails well within the
+    test's limit, saying ``stage`` timed out and was cancelled; its output."""
+    started = time.monotonic()
+    ran = run_cli("run", str(spec), *INTERVAL, cwd=root, timeout=LIMIT)
+    took = time.monotonic() - started
+    out = ran.stdout + ran.stderr
+    assert ran.returncode == 1, out
+    assert took < 30, f"took {took:.1f} s"
+    assert (
+        f"stage '{stage}' timed out after 2 s (execution_timeout: 2s); "
+        "the statement was cancelled" in " ".join(out.split())
+    ), out
+    return out
+
+
 def test_duckdb_sql_step_past_its_timeout_is_cancelled_and_loads_nothing(tmp_path: Path) -> None:
     spec = make_project(
         tmp_path,
@@ -66,16 +82,7 @@ def test_duckdb_sql_step_past_its_timeout_is_cancelled_and_loads_nothing(tmp_pat
           order_stats: {from: stats, write: replace}
         """,
     )
-    started = time.monotonic()
-    ran = run_cli("run", str(spec), *INTERVAL, cwd=tmp_path, timeout=LIMIT)
-    took = time.monotonic() - started
-    out = ran.stdout + ran.stderr
-    assert ran.returncode == 1, out
-    assert took < 30, f"took {took:.1f} s"
-    assert (
-        "stage 'transform_stats' timed out after 2 s (execution_timeout: 2s); "
-        "the statement was cancelled" in " ".join(out.split())
-    ), out
+    out = timed_out_run(spec, tmp_path, "transform_stats")
     assert "rejects the translated SQL" not in out
     assert "Traceback" not in out
     assert "order_stats" not in {r[0] for r in duckdb_tables(tmp_path)}
@@ -175,16 +182,7 @@ def test_pushed_down_step_on_postgres_is_cancelled_on_the_server(
             "q.sql": f"select count(*) as {marker} from fct_orders where pg_sleep(600) is null\n"
         },
     )
-    started = time.monotonic()
-    ran = run_cli("run", str(spec), *INTERVAL, cwd=tmp_path, timeout=LIMIT)
-    took = time.monotonic() - started
-    out = ran.stdout + ran.stderr
-    assert ran.returncode == 1, out
-    assert took < 30, f"took {took:.1f} s"
-    assert (
-        "stage 'transform_q' timed out after 2 s (execution_timeout: 2s); "
-        "the statement was cancelled" in " ".join(out.split())
-    ), out
+    out = timed_out_run(spec, tmp_path, "transform_q")
     assert "rejects the translated SQL" not in out and "q.sql:1:1" not in out
     # the statement is gone from the server, not left running there
     active = postgres.execute(

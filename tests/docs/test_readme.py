@@ -76,3 +76,27 @@ def test_make_demo_runs_the_example_as_the_readme_says(tmp_path: Path) -> None:
     reports = list((copy / ".dagwright" / "reports" / "shop_daily").glob("*.html"))
     assert len(reports) == 1 and str(reports[0]) in demo.stdout
     assert (copy / "warehouse.duckdb").is_file()
+
+
+def test_the_readme_params_section_declares_what_it_says(project: Project) -> None:
+    """The README's ``params:`` example, in a spec whose SQL step binds both values."""
+    (params,) = [b for b in blocks(README, "yaml") if b.startswith("params:")]
+    project.write_spec(
+        "readme_params",
+        "pipeline: readme_params\nstart_date: 2026-01-01\n"
+        + params
+        + "sources:\n  orders: {extractor: csv, path: data/shop/order_lines.csv}\n"
+        "transforms:\n  kept:\n    sql: select * from orders where quantity * 100 >= "
+        "$min_amount and $region = 'EU'\n"
+        "loads:\n  kept: {from: kept, write: replace}\n",
+    )
+    checked = project.cli("validate")
+    assert checked.returncode == 0, checked.stdout
+    default = project.cli("run", "readme_params")
+    assert default.returncode == 0, default.stdout + default.stderr
+    assert project.query("select count(*) from kept")[0][0] > 0
+    ran = project.cli("run", "readme_params", "--param", "region=US")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert project.query("select count(*) from kept") == [(0,)]
+    wrong = project.cli("run", "readme_params", "--param", "min_amount=lots")
+    assert "parameter 'min_amount': 'lots' is not a integer" in wrong.stdout + wrong.stderr
