@@ -36,10 +36,17 @@ def make_loader(plan: Plan) -> Loader:
     return cls(config, plan.spec.project_root)
 
 
-def make_extractor(plan: Plan, name: str, ctx: RunContext) -> Extractor:
+def make_extractor(
+    plan: Plan, name: str, ctx: RunContext, destination: Loader | None = None
+) -> Extractor:
+    """The source's extractor; one reading the destination's tables gets ``destination``
+    (the run's loader, made here when not given)."""
     config = plan.spec.model.sources[name]
     cls = plugins.plugin(plugins.EXTRACTORS, config.extractor)
-    return cls(name, config, ctx)
+    extractor = cls(name, config, ctx)
+    if config.reads_table() is not None:
+        extractor.destination = destination or make_loader(plan)
+    return extractor
 
 
 class StageExecutor:
@@ -94,7 +101,7 @@ class StageExecutor:
         if work is not None and read is None:
             note = work.note or "no table needs this source in this run"
             return StageResult(stage=stage.id, skipped=note)
-        extractor = make_extractor(self.plan, stage.name, self.ctx)
+        extractor = make_extractor(self.plan, stage.name, self.ctx, self.loader)
         files = self._identify(extractor, stage.name)
         uri = stage_uri(self.ctx.staging_dir, stage.id)
         workspace = self.ctx.workspace
@@ -210,7 +217,11 @@ class StageExecutor:
         if step.pushdown:
             from transforms.pushdown import run_pushdown
 
-            tables = [name for name, _ in stage.data_inputs]
+            sources = self.plan.spec.model.sources
+            tables = {
+                name: (sources[name].reads_table() if name in sources else None) or name
+                for name, _ in stage.data_inputs
+            }
             sql = [
                 run_pushdown(stage.name, step, tables, uri, self.ctx, self.loader, self.plan.spec)
             ]

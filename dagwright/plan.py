@@ -113,6 +113,7 @@ def build_plan(spec: PipelineSpec) -> Plan:
         provider[name] = sid
 
     loaded: dict[str, str] = {}
+    in_place = {n for n, s in model.sources.items() if s.reads_table() and n not in model.loads}
 
     def add_load(table: str) -> None:
         load = model.loads[table]
@@ -129,16 +130,22 @@ def build_plan(spec: PipelineSpec) -> Plan:
         for name in list(remaining):
             refs = inputs[name]
             if remaining[name].pushdown:
-                # A pushed-down step reads loaded tables: it runs after their loads.
-                if not all(r in model.loads and model.loads[r].from_ in provider for r in refs):
+                # A pushed-down step reads loaded tables (it runs after their loads) and
+                # the tables warehouse sources read (after those sources' extracts).
+                if not all(
+                    r in in_place or (r in model.loads and model.loads[r].from_ in provider)
+                    for r in refs
+                ):
                     continue
                 for ref in refs:
-                    if ref not in loaded:
+                    if ref not in in_place and ref not in loaded:
                         add_load(ref)
             elif not all(r in provider for r in refs):
                 continue
             step = remaining.pop(name)
-            data = tuple((r, loaded[r] if step.pushdown else provider[r]) for r in refs)
+            data = tuple(
+                (r, loaded[r] if step.pushdown and r not in in_place else provider[r]) for r in refs
+            )
             sid = plan.add(
                 Stage(
                     stage_id("transform", name), "transform", name, tuple(p for _, p in data), data

@@ -45,6 +45,11 @@ class SourceConfig(SpecModel):
     expect: list[CheckRef] = Field(default_factory=list, description="Checks run after extract.")
     incremental: Incremental | None = None
 
+    def reads_table(self) -> str | None:
+        """The destination's table this source reads (``extractor: warehouse``), if any:
+        what makes a pipeline build on the pipeline loading that table."""
+        return None
+
 
 ConfigT = TypeVar("ConfigT", bound=SourceConfig)
 

@@ -158,6 +158,7 @@ class ParquetLoader(SQLLoader[ParquetConfig]):
     """
 
     state_class = ParquetState
+    readable = False
     config_model = ParquetConfig
     dialect = "duckdb"
 

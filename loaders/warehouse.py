@@ -684,6 +684,29 @@ class SQLLoader(Loader[ConfigT]):
     def fetch_arrow(self, s: Session, sql: str) -> pa.Table:
         raise NotImplementedError
 
+    # -- read by sources (``dagwright.tables.TableReader``) ------------------------------
+
+    system_columns: ClassVar[tuple[str, ...]] = LINEAGE
+    readable: ClassVar[bool] = True
+    """Whether warehouse sources can read its tables (``dagwright.tables.TableReader``)."""
+
+    def columns_of(self, name: str) -> list[str] | None:
+        if not self.has_state():
+            return None
+        with self.session() as s:
+            found = self.table_columns(s, self.target(name))
+        return None if found is None else list(found)
+
+    def scan(self, query: exp.Select) -> pa.Table:
+        """The rows of ``query``; an empty result keeps the table's column types."""
+        with self.session() as s:
+            rows = self.fetch_arrow(s, s.sql(query))
+            if rows.num_rows or not any(str(f.type) == "null" for f in rows.schema):
+                return rows
+            source = query.args["from"].this
+            types = self.table_columns(s, source) or {}
+        return _empty_like(rows, types)
+
     def has_state(self) -> bool:
         return True
 
@@ -700,3 +723,17 @@ def _text(s: Session, statement: exp.Expression | str) -> str:
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _empty_like(rows: pa.Table, types: dict[str, exp.DataType]) -> pa.Table:
+    """``rows`` (empty, untyped) with the Arrow types of the table's SQL ``types``."""
+    import duckdb
+
+    columns = [
+        exp.cast(exp.Null(), types[name].copy()).as_(ident(name))
+        if name in types
+        else exp.Null().as_(ident(name))
+        for name in rows.schema.names
+    ]
+    query = exp.select(*columns).limit(0).sql(dialect="duckdb")
+    return duckdb.connect().sql(query).to_arrow_table()

@@ -85,21 +85,21 @@ def compile_pushdown(
     step: Transform,
     loader: Loader,
     project_root: Path,
-    tables: list[str],
+    tables: dict[str, str],
     allowed: tuple[str, ...] = (),
 ) -> tuple[CompiledSql, SqlSource | None]:
     engine = loader.dialect
     source: SqlSource | None = None
     source = read_sql(step.sql, step.sql_file, project_root)
     compiled = compile_sql(source.text, step.dialect, engine, STYLES.get(engine, "named"), allowed)
-    sql = qualify(compiled.sql, engine, {t: _table(loader, t) for t in tables})
+    sql = qualify(compiled.sql, engine, {name: _table(loader, t) for name, t in tables.items()})
     return CompiledSql(sql, engine, compiled.params, compiled.style, compiled.constants), source
 
 
 def run_pushdown(
     name: str,
     step: Transform,
-    tables: list[str],
+    tables: dict[str, str],
     out: str,
     ctx: RunContext,
     loader: Loader,

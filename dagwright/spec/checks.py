@@ -36,12 +36,25 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
     for name, inputs in deps.items():
         for ref, loc in inputs:
             if model.transforms[name].pushdown:
-                if ref not in model.loads:
+                tables = [t for t in sources if model.sources[t].reads_table()]
+                if ref in tables and model.sources[ref].incremental is not None:
                     problems.append(
                         spec.problem(
                             loc,
-                            f"pushed-down transform {name!r} reads {ref!r}, which is not a "
-                            f"loaded table{did_you_mean(ref, list(model.loads))}",
+                            f"pushed-down transform {name!r} reads warehouse source {ref!r} "
+                            "in place, whole: its incremental read applies to local steps "
+                            "only; remove pushdown, or read the table without incremental",
+                        )
+                    )
+                if ref not in model.loads and ref not in tables:
+                    problems.append(
+                        spec.problem(
+                            loc,
+                            f"pushed-down transform {name!r} reads {ref!r}, which is neither "
+                            f"a loaded table nor a warehouse source"
+                            f"{did_you_mean(ref, [*model.loads, *tables])}; to read a table "
+                            f"another pipeline loads, declare it: sources: {{{ref.split('.')[-1]}"
+                            f": {{extractor: warehouse, table: {ref}}}}}",
                         )
                     )
             elif ref == name:
