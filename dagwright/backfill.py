@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from dagwright.errors import DagwrightError
-from dagwright.intervals import Interval, as_utc, cron_of, intervals_between
+from dagwright.intervals import Interval, as_utc, intervals_between
 
 if TYPE_CHECKING:
     from dagwright.plan import Plan
@@ -53,11 +53,14 @@ class IntervalResult:
 def backfill_intervals(plan: Plan, start: datetime, end: datetime) -> list[Interval]:
     """The schedule's complete intervals in ``[start, end)``, clamped to the pipeline's
     ``start_date`` and ``end_date`` (an interval still under way is not complete)."""
-    schedule = plan.spec.model.schedule
-    if cron_of(schedule) is None:
+    from dagwright.pipelines import interval_schedule
+
+    schedule = interval_schedule(plan.spec)
+    if schedule is None:
         raise DagwrightError(
-            f"pipeline {plan.pipeline!r} has no interval schedule ({schedule!r}): "
-            "backfills need a cron or preset schedule such as '@daily'"
+            f"pipeline {plan.pipeline!r} has no interval schedule "
+            f"({plan.spec.model.schedule!r}): backfills need a cron or preset schedule such "
+            "as '@daily', or to read the tables of pipelines that share one"
         )
     if end <= start:
         raise DagwrightError("--end must be after --start")

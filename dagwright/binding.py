@@ -25,6 +25,7 @@ from dagwright.errors import ConfigError, DagwrightError, Problem, did_you_mean
 if TYPE_CHECKING:
     import duckdb
 
+    from dagwright.pipelines import PipelineGraph
     from dagwright.plan import Plan
     from dagwright.spec.pipeline import PipelineSpec
     from dagwright.spec.sections import Transform
@@ -43,25 +44,52 @@ class Binding:
     """By source or transform name: the columns and DuckDB types it produces."""
 
 
-def bind(spec: PipelineSpec) -> Binding:
-    """Bind every stage of ``spec`` against its sources' columns (see the module doc)."""
+def bind(spec: PipelineSpec, graph: PipelineGraph | None = None) -> Binding:
+    """Bind every stage of ``spec`` against its sources' columns (see the module doc).
+
+    A source reading a table that another spec of the project loads (``graph``, by
+    default the project's) takes that spec's output columns: the reading pipeline is
+    checked against what the loading one will write, before either has run.
+    """
     import duckdb
 
+    from dagwright.pipelines import graph_of, project_graph
     from dagwright.plan import build_plan
 
+    if graph is None:
+        graph = project_graph(spec.project_root) if (spec.project_root / "dags").is_dir() else None
+        graph = graph or graph_of([spec])
     plan = build_plan(spec)
     found = Binding()
     con = duckdb.connect()
     try:
-        _Binder(plan, con, found).run()
+        _Binder(plan, con, found, graph).run()
     finally:
         con.close()
     return found
 
 
+def _produced(graph: PipelineGraph, spec: PipelineSpec, table: str) -> tuple[str, Columns] | None:
+    """The loading spec's name and the columns its load of ``table`` writes, if known."""
+    found = graph.producer(spec, table)
+    if found is None:
+        return None
+    producer, load = found
+    key = (producer.name, load)
+    if key not in graph.columns:
+        graph.columns[key] = None  # a circle of pipelines binds each once
+        bound = bind(producer, graph)
+        graph.columns[key] = bound.columns.get(producer.model.loads[load].from_)
+    columns = graph.columns[key]
+    return None if columns is None else (producer.name, columns)
+
+
 class _Binder:
-    def __init__(self, plan: Plan, con: duckdb.DuckDBPyConnection, found: Binding) -> None:
+    def __init__(
+        self, plan: Plan, con: duckdb.DuckDBPyConnection, found: Binding, graph: PipelineGraph
+    ) -> None:
         self.plan = plan
+        self.graph = graph
         self.spec = plan.spec
         self.con = con
         self.found = found
@@ -86,6 +114,9 @@ class _Binder:
 
         ctx = RunContext("validate", self.plan.pipeline, self.spec.project_root, "")
         config = self.spec.model.sources[name]
+        table = config.reads_table()
+        if table is not None and self._from_producer(name, table):
+            return
         try:
             relation = make_extractor(self.plan, name, ctx).preview(self.con)
             if relation is not None:
@@ -105,6 +136,45 @@ class _Binder:
             self.unknown[name] = "its columns are known only once it is read"
             return
         self.found.columns[name] = self._columns_of(name)
+
+    def _from_producer(self, name: str, table: str) -> bool:
+        """Bind a source reading ``table`` to the columns the spec loading it writes."""
+        import sqlglot.expressions as exp
+
+        produced = _produced(self.graph, self.spec, table)
+        if produced is None:
+            return False
+        producer, columns = produced
+        config = self.spec.model.sources[name]
+        have = [c for c, _ in columns]
+        wanted = list(config.columns or have)
+        for i, column in enumerate(config.columns or []):
+            if column not in have:
+                self._fail(
+                    ("sources", name, "columns", i),
+                    f"source {name!r}: pipeline {producer!r} loads {table} without a column "
+                    f"{column!r}{did_you_mean(column, have)}; its columns: {', '.join(have)}",
+                )
+                wanted.remove(column)
+        inc = config.incremental
+        lineage = ("_dagwright_load_id", "_dagwright_loaded_at")
+        if inc is not None and inc.cursor not in have and inc.cursor not in lineage:
+            self._fail(
+                ("sources", name, "incremental", "cursor"),
+                f"source {name!r}: the cursor {inc.cursor!r} is not a column pipeline "
+                f"{producer!r} loads into {table}{did_you_mean(inc.cursor, have)}",
+            )
+        types = dict(columns)
+        defined = [
+            exp.ColumnDef(this=exp.to_identifier(c), kind=exp.DataType.build(types[c], "duckdb"))
+            for c in wanted
+        ]
+        create = exp.Create(
+            this=exp.Schema(this=exp.to_table(name), expressions=defined), kind="TABLE"
+        )
+        self.con.execute(create.sql(dialect="duckdb"))
+        self.found.columns[name] = self._columns_of(name)
+        return True
 
     def _unknown(self, name: str, why: str) -> None:
         self.unknown[name] = why

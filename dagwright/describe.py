@@ -15,6 +15,9 @@ def describe_stage(plan: Plan, stage: Stage) -> list[str]:
         ctx = RunContext("plan", plan.pipeline, plan.spec.project_root, "")
         source = model.sources[stage.name]
         lines = [make_extractor(plan, stage.name, ctx).describe()]
+        table = source.reads_table()
+        if table is not None:
+            lines[0] += f" ({_loaded_by(plan, table)})"
         if source.incremental:
             inc = source.incremental
             lines.append(
@@ -91,3 +94,19 @@ def _describe_sql(plan: Plan, name: str, step: Transform, inputs: str) -> list[s
     if compiled.params:
         lines.append("-- bound: " + ", ".join(compiled.params))
     return lines
+
+
+def _loaded_by(plan: Plan, table: str) -> str:
+    """Which spec of the project loads ``table``, as ``plan`` says it."""
+    from dagwright.pipelines import project_graph
+
+    found = project_graph(plan.spec.project_root).producer(plan.spec, table)
+    if found is None:
+        return "loaded by no spec in dags/"
+    spec, load = found
+    where = (
+        spec.path.relative_to(spec.project_root)
+        if spec.path.is_relative_to(spec.project_root)
+        else spec.path
+    )
+    return f"loaded by pipeline {spec.name!r}, load {load!r}, {where}"

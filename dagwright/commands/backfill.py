@@ -1,4 +1,8 @@
-"""``dagwright backfill PIPELINE --start D --end D``: run a range of intervals, skip done ones."""
+"""``dagwright backfill PIPELINE... --start D --end D``: run a range of intervals, skip done ones.
+
+Several pipelines (or ``--downstream``) backfill one after another in dependency order
+(``dagwright.pipelines``): a pipeline after those whose tables it reads.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             "loaded yet (the interval ledger in the destination says which are)."
         ),
     )
-    p.add_argument("pipeline", metavar="PIPELINE", help="pipeline name or spec file")
+    p.add_argument("pipelines", nargs="+", metavar="PIPELINE", help="pipeline names or spec files")
+    p.add_argument(
+        "--downstream",
+        action="store_true",
+        help="also backfill every pipeline reading their tables, in dependency order",
+    )
     p.add_argument("--start", metavar="D", required=True, help="range start (YYYY-MM-DD[THH:MM])")
     p.add_argument("--end", metavar="D", required=True, help="range end, exclusive")
     p.add_argument(
@@ -40,24 +49,54 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from dagwright.backfill import backfill_intervals, interval_statuses, to_run
     from dagwright.errors import DagwrightError
-    from dagwright.executor import make_loader
     from dagwright.intervals import parse_when
-    from dagwright.plan import build_plan
-    from dagwright.project import find_pipeline
 
     if args.parallel < 1:
         raise DagwrightError("--parallel must be 1 or more")
-    from dagwright.commands.run import given_params
-
-    spec = find_pipeline(args.project, args.pipeline)
-    params = given_params(args, spec)
-    plan = build_plan(spec)
-    intervals = backfill_intervals(plan, parse_when(args.start), parse_when(args.end))
+    order = _pipelines(args)
+    start, end = parse_when(args.start), parse_when(args.end)
     console = Console(highlight=False)
     if args.via == "airflow":
-        return _via_airflow(plan.pipeline, intervals, args, console, params)
+        return _handed_to_airflow(order, start, end, args, console)
+    for number, spec in enumerate(order):
+        if _backfill_one(spec, order, start, end, args, console) != 0:
+            rest = [s.name for s in order[number + 1 :]]
+            if rest:
+                console.print(
+                    f"[red]stopped:[/] {spec.name} has failed intervals; not backfilled: "
+                    f"{', '.join(rest)} (they read its tables)"
+                )
+            return 1
+    return 0
+
+
+def _pipelines(args: argparse.Namespace) -> list:  # noqa: ANN001 - PipelineSpec
+    """The specs to backfill, in dependency order."""
+    from dagwright.pipelines import graph_of, project_graph
+    from dagwright.project import find_pipeline
+
+    given = [find_pipeline(args.project, name) for name in args.pipelines]
+    if len(given) == 1 and not args.downstream:
+        return given
+    graph = project_graph(args.project)
+    missing = [s for s in given if s.name not in graph.specs]
+    if missing:
+        graph = graph_of([*graph.specs.values(), *missing])
+    names = {s.name for s in given}
+    if args.downstream:
+        names |= {d.name for s in given for d in graph.with_downstream(s.name)}
+    return graph.order([n for n in graph.specs if n in names])
+
+
+def _backfill_one(spec, order, start, end, args, console) -> int:  # noqa: ANN001
+    from dagwright.backfill import backfill_intervals, interval_statuses, to_run
+    from dagwright.executor import make_loader
+    from dagwright.plan import build_plan
+
+    params = _params(args, spec, order)
+    plan = build_plan(spec)
+    intervals = backfill_intervals(plan, start, end)
     loader = make_loader(plan)
     try:
         statuses = interval_statuses(plan, loader, intervals)
@@ -95,6 +134,60 @@ def handle(args: argparse.Namespace) -> int:
         f"{loaded} interval(s) loaded, {len(failed)} failed, {skipped} already loaded and skipped"
     )
     return 1 if failed else 0
+
+
+def _params(args: argparse.Namespace, spec, order: list) -> dict[str, str]:  # noqa: ANN001
+    """``spec``'s ``--param`` values: all of them for a pipeline backfilled alone; with
+    several, those it declares (a name none of them declares is refused)."""
+    from dagwright.commands.run import given_params
+
+    if len(order) == 1:
+        return given_params(args, spec)
+    from dagwright.errors import ConfigError
+
+    def name(pair: str) -> str:
+        return pair.partition("=")[0].strip().lower()
+
+    known = {str(n).lower() for s in order for n in s.model.params}
+    unknown = [p for p in args.param if name(p) not in known]
+    if unknown:
+        raise ConfigError(
+            f"--param {unknown[0]!r}: none of {', '.join(s.name for s in order)} declares it"
+        )
+    own = {str(n).lower() for n in spec.model.params}
+    return given_params(argparse.Namespace(param=[p for p in args.param if name(p) in own]), spec)
+
+
+def _handed_to_airflow(order, start, end, args, console) -> int:  # noqa: ANN001
+    """Hand the range to Airflow. A pipeline scheduled on the tables it reads is not
+    backfilled by itself: Airflow runs it for each interval its upstream loads."""
+    from dagwright.backfill import backfill_intervals
+    from dagwright.errors import ConfigError
+    from dagwright.intervals import cron_of
+    from dagwright.plan import build_plan
+
+    handed = [s for s in order if cron_of(s.model.schedule) is not None]
+    following = [s for s in order if s not in handed]
+    if not handed:
+        spec = following[0]
+        raise ConfigError(
+            f"pipeline {spec.name!r} is scheduled on tables ({spec.model.schedule!r}), so "
+            "Airflow cannot backfill it by itself: it runs it for each interval the "
+            "pipelines loading those tables load\nhint: backfill the first pipeline via "
+            "airflow (its backfill flows downstream), or this one locally (--via local)"
+        )
+    for spec in following:
+        console.print(
+            f"{spec.name}: scheduled on tables, so Airflow runs it after each interval "
+            "upstream loads (partitioned assets)"
+        )
+    code = 0
+    for spec in handed:
+        plan = build_plan(spec)
+        intervals = backfill_intervals(plan, start, end)
+        params = _params(args, spec, order)
+        code = max(code, _via_airflow(plan.pipeline, intervals, args, console, params))
+    return code
 
 
 def _run(plan, pending, parallel, console, params):  # noqa: ANN001, ANN202 - typed in backfill.py
