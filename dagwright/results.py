@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dagwright.context import RunContext
-    from dagwright.plan import Plan
+    from dagwright.plan import Plan, Stage
     from dagwright.state import StateStore
 
 
@@ -56,3 +56,7 @@ class StageRun:
     ctx: RunContext
     state: StateStore
     read_table: Callable[[str], pa.Table]
+
+
+Listener = Callable[["Stage", str, "StageResult | None"], None]
+"""Called as stages change status: 'running', 'success', 'failed', 'skipped'."""

@@ -6,12 +6,16 @@ tables needing another portion of a shared source (a table that missed an earlie
 commit, a new table) get their own, recorded as a run of their own (``<run id>.2``...).
 Each pass is recorded in the destination's run log when it starts and when it ends,
 whatever happens in between.
+
+A run keeps the staged output of each stage it ran in the pipeline's ``_last`` folder
+(``dagwright.reuse``); a selective run (``select``) runs only the selected stages and
+reads the outputs of the others it needs from there, refusing before it runs anything
+when one is missing or stale.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -24,7 +28,10 @@ from dagwright.errors import DagwrightError
 from dagwright.executor import StageExecutor, StageResult, make_loader, survey
 from dagwright.handover import open_workspace, place_homes, release_read
 from dagwright.needs import passes
+from dagwright.openlineage import run_lineage
 from dagwright.plan import Plan, Stage, stage_id
+from dagwright.results import Listener
+from dagwright.reuse import Reuse
 from dagwright.secrets import mask
 from dagwright.staging import is_local, remove_run
 from dagwright.state import LOCAL, Portion, RunRecord, StageRecord, abandon_dead
@@ -33,9 +40,6 @@ if TYPE_CHECKING:
     from dagwright.intervals import Interval
     from dagwright.work import Pass
     from loaders.base import Loader
-
-Listener = Callable[[Stage, str, StageResult | None], None]
-"""Called as stages change status: 'running', 'success', 'failed', 'skipped'."""
 
 
 @dataclass
@@ -73,17 +77,23 @@ def run_pipeline(
     keep_staging: bool = False,
     reprocess: bool = False,
     params: dict[str, Any] | None = None,
+    select: set[str] | None = None,
+    keep_last: bool = True,
 ) -> RunOutcome:
     """Run ``plan`` for one interval; never raises for a stage failure (see the records).
 
     ``reprocess``: tables that take files one by one load every file again, replacing
     what each loaded before. ``params``: values for the spec's declared parameters
     (text, as ``--param`` gives them, or typed); a bad one raises ``ConfigError`` first.
+    ``select``: run only these stages (ids, ``dagwright.select``), the others they need read
+    from the last runs' staging; raises ``StaleInputError`` first when it cannot be.
+    ``keep_last``: keep the outputs of the stages run for later selective runs.
     """
     from dagwright.spec.params import run_values
     from expectations.runner import warm_up
 
     values = run_values(plan.spec, params)
+    select = set(select) if select is not None else None
 
     warm_up(plan)
     root = plan.spec.project_root
@@ -91,12 +101,19 @@ def run_pipeline(
     base = run_id or new_run_id()
     staging = staging_root or default_staging_root(root)
     outcome = RunOutcome([])
-    served: set[str] = set()
+    served: set[str] = set() if select is None else _unaffected(plan, select)
+    lineage = run_lineage(plan, base, interval, outcome)
+    options = _Options(max_workers, lineage.listen(listener), keep_staging, keep_last, select)
     seen: dict[str, Any] = {}
     try:
-        with loader.run_lock(plan.pipeline, interval) as exclusive:
+        with lineage, loader.run_lock(plan.pipeline, interval) as exclusive:
             for dead in abandon_dead(loader.state, plan.pipeline, exclusive, base):
                 remove_run(f"{staging.rstrip('/')}/{plan.pipeline}/{dead}")
+            if select is not None:
+                from dagwright.reuse import prepare
+
+                options.reuse = prepare(plan, select, staging, interval, values)
+                outcome.note = _selection_note(plan, options.reuse)
             while True:
                 number = len(outcome.records) + 1
                 ctx = RunContext(
@@ -112,15 +129,17 @@ def run_pipeline(
                     plan, loader, ctx, reprocess=reprocess and number == 1, seen=seen, served=served
                 )
                 work = passes(needs)
+                if options.reuse is not None:
+                    _check_reads(plan, work, options)
                 if not work:
                     if number == 1:
-                        outcome.records.append(_skip(plan, loader, ctx, listener, satisfied))
+                        outcome.records.append(
+                            _skip(plan, loader, ctx, options.listener, satisfied)
+                        )
                         outcome.note = _note(satisfied)
                     break
                 ctx.serve(work[0])
-                record, results = _pass(
-                    plan, ctx, loader, exclusive, max_workers, listener, keep_staging, satisfied
-                )
+                record, results = _pass(plan, ctx, loader, exclusive, options, satisfied)
                 outcome.records.append(record)
                 outcome.results.update(results)
                 notes = [r.note for r in results.values() if r.note]
@@ -133,34 +152,82 @@ def run_pipeline(
     return outcome
 
 
+@dataclass
+class _Options:
+    max_workers: int
+    listener: Listener | None
+    keep_staging: bool
+    keep_last: bool
+    select: set[str] | None
+    reuse: Reuse | None = None
+
+    def wanted(self, plan: Plan, work: Pass) -> set[str]:
+        wanted = serving(plan, work)
+        return wanted if self.select is None else wanted & self.select
+
+
+def _selection_note(plan: Plan, reuse: Reuse) -> str | None:
+    """Which outputs a selective run takes from ``_last``, and which sources it reads again."""
+    from dagwright.reuse import label
+
+    lines = []
+    if reuse.runs:
+        taken = [f"{label(plan, s)} (run {run})" for s, run in reuse.runs.items()]
+        lines.append("reused from the last runs' staging: " + ", ".join(taken))
+    if reuse.again:
+        again = [f"{label(plan, s)}: {why}" for s, why in reuse.again.items()]
+        lines.append("read again, being sources read whole:\n  " + "\n  ".join(again))
+    return "\n".join(lines) or None
+
+
+def _unaffected(plan: Plan, select: set[str]) -> set[str]:
+    """The tables a selective run does not ask about: no selected stage reaches their load."""
+    reached = set(select).union(*(plan.downstream(s) for s in select))
+    return {t for t in plan.spec.model.loads if stage_id("load", t) not in reached}
+
+
+def _check_reads(plan: Plan, work: list[Pass], options: _Options) -> None:
+    from dagwright.reuse import check_reads
+
+    assert options.reuse is not None
+    for each in work:
+        check_reads(plan, each, options.reuse, options.wanted(plan, each))
+
+
 def _pass(
     plan: Plan,
     ctx: RunContext,
     loader: Loader,
     exclusive: bool,
-    max_workers: int,
-    listener: Listener | None,
-    keep_staging: bool,
+    options: _Options,
     satisfied: dict[str, str],
 ) -> tuple[RunRecord, dict[str, StageResult]]:
     """Run the stages that serve ``ctx.work``'s tables, recorded as one run."""
     assert ctx.work is not None
     record = _record(plan, ctx, "running")
-    wanted = serving(plan, ctx.work)
+    wanted = options.wanted(plan, ctx.work)
+    reused: dict[str, StageResult] = {}
+    if options.reuse is not None:
+        from dagwright.reuse import serve
+
+        reused = serve(plan, ctx, options.reuse)
     with ExitStack() as stack:
         stack.enter_context(loader.state.hold(record))
         loader.state.record_run(record)
-        if exclusive and not keep_staging and is_local(ctx.staging_root):
+        if exclusive and not options.keep_staging and is_local(ctx.staging_root):
             ctx.workspace = open_workspace(loader)
         if ctx.workspace is not None:
             stack.callback(ctx.workspace.close)
         waits = place_homes(plan, ctx, loader, wanted)
-        results = _execute(
-            plan, ctx, loader, record, max_workers, listener, wanted, waits, satisfied
-        )
+        results = _execute(plan, ctx, loader, record, options, wanted, waits, satisfied, reused)
         record.finished_at = datetime.now(UTC)
         loader.state.record_run(record)
-    if not keep_staging:
+    if options.keep_last:
+        from dagwright.reuse import keep
+
+        origins = options.reuse.origins if options.reuse is not None else None
+        keep(plan, ctx, results, wanted, origins, copy=options.keep_staging)
+    if not options.keep_staging:
         remove_run(ctx.staging_dir)
     return record, results
 
@@ -184,17 +251,18 @@ def _execute(
     ctx: RunContext,
     loader: Loader,
     record: RunRecord,
-    max_workers: int,
-    listener: Listener | None,
+    options: _Options,
     wanted: set[str],
     waits: dict[str, set[str]],
     satisfied: dict[str, str],
+    reused: dict[str, StageResult],
 ) -> dict[str, StageResult]:
     executor = StageExecutor(plan, ctx, loader, satisfied=satisfied)
     records = {s.stage: s for s in record.stages}
     results: dict[str, StageResult] = {}
     lock = threading.Lock()
-    notify = listener or (lambda *_: None)
+    notify = options.listener or (lambda *_: None)
+    materialise = options.keep_last and ctx.workspace is not None
 
     def execute(stage: Stage) -> StageResult:
         with lock:
@@ -203,7 +271,12 @@ def _execute(
                 (datetime.now(UTC) - record.started_at).total_seconds(), 3
             )
         notify(stage, "running", None)
-        return executor.run(stage, {k: results[k] for k in executor.needs(stage)})
+        result = executor.run(stage, {k: results[k] for k in executor.needs(stage)})
+        if materialise and not result.skipped:
+            from dagwright.reuse import materialise as write_parquet
+
+            write_parquet(result)
+        return result
 
     failed: set[str] = set()
     errors: list[str] = []
@@ -214,9 +287,14 @@ def _execute(
             stage = plan.stages[sid]
             records[sid].status = "skipped"
             records[sid].error = satisfied.get(stage.name) if stage.kind == "load" else None
+            if sid in reused:
+                results[sid] = reused[sid]
+                records[sid].error = _reused(reused[sid], options)
+            elif options.select is not None and records[sid].error is None:
+                records[sid].error = "not selected"
             notify(stage, "skipped", None)
     running: dict[Future[StageResult], Stage] = {}
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="stage") as pool:
+    with ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="stage") as pool:
         while pending or running:
             active = set(pending) | {s.id for s in running.values()}
             held_back = {sid for sid, readers in waits.items() if readers & active}
@@ -259,6 +337,13 @@ def _execute(
     record.status = "failed" if failed else "success"
     record.error = "\n".join(errors) or None
     return results
+
+
+def _reused(result: StageResult, options: _Options) -> str:
+    if result.staged is None:
+        return "not selected: read from the warehouse"
+    assert options.reuse is not None
+    return f"not selected: its output staged by run {options.reuse.runs[result.stage]} is reused"
 
 
 def _marks_read(results: dict[str, StageResult]) -> dict[str, Any]:

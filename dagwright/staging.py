@@ -17,6 +17,8 @@ Parquet file on first use, and ``workspace_table`` / ``read_batches`` read it di
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,15 +31,21 @@ __all__ = [
     "arrow_schema",
     "describe",
     "engine_types",
+    "exists",
     "fingerprint",
     "is_local",
     "local_path",
+    "move",
+    "names",
     "open_output",
     "publish",
     "read_batches",
+    "read_text",
+    "remove_file",
     "remove_run",
     "stage_uri",
     "workspace_table",
+    "write_text",
 ]
 
 if TYPE_CHECKING:
@@ -136,3 +144,89 @@ def describe(uri: str) -> StagedTable:
 def fingerprint(schema: Any) -> str:
     text = ",".join(f"{f.name}:{f.type}" for f in schema)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Plain file operations on staging URIs, local paths or fsspec URLs (``dagwright.reuse``).
+
+
+def _fs(uri: str) -> tuple[Any, str]:
+    from fsspec.core import url_to_fs
+
+    return url_to_fs(uri)
+
+
+def _local(uri: str) -> str:
+    return uri.removeprefix("file://")
+
+
+def exists(uri: str) -> bool:
+    if is_local(uri):
+        return os.path.exists(_local(uri))
+    fs, path = _fs(uri)
+    return bool(fs.exists(path))
+
+
+def move(source: str, target: str, *, copy: bool = False) -> None:
+    """Move (or copy) a staged file, replacing ``target``."""
+    if is_local(source) and is_local(target):
+        os.makedirs(os.path.dirname(_local(target)), exist_ok=True)
+        if copy:
+            shutil.copyfile(_local(source), _local(target))
+        else:
+            os.replace(_local(source), _local(target))
+        return
+    fs, path = _fs(source)
+    _, to = _fs(target)
+    if copy:
+        fs.copy(path, to)
+    else:
+        fs.mv(path, to)
+
+
+def names(folder: str) -> list[str]:
+    """The names of the files in ``folder`` (none when it does not exist)."""
+    if is_local(folder):
+        path = _local(folder)
+        return sorted(os.listdir(path)) if os.path.isdir(path) else []
+    fs, path = _fs(folder)
+    if not fs.exists(path):
+        return []
+    return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))
+
+
+def remove_file(uri: str) -> None:
+    if is_local(uri):
+        if os.path.isdir(_local(uri)):
+            shutil.rmtree(_local(uri), ignore_errors=True)
+        elif os.path.exists(_local(uri)):
+            os.remove(_local(uri))
+        return
+    fs, path = _fs(uri)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+
+
+def read_text(uri: str) -> str | None:
+    if not exists(uri):
+        return None
+    if is_local(uri):
+        with open(_local(uri), encoding="utf-8") as f:
+            return f.read()
+    fs, path = _fs(uri)
+    with fs.open(path, "r", encoding="utf-8") as f:
+        return str(f.read())
+
+
+def write_text(uri: str, text: str) -> None:
+    """Write ``uri`` whole: readers see the old text or the new, never part of it."""
+    if is_local(uri):
+        path = _local(uri)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        partial = f"{path}.{os.getpid()}.part"
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(partial, path)
+        return
+    fs, path = _fs(uri)
+    with fs.open(path, "w", encoding="utf-8") as f:
+        f.write(text)

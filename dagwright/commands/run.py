@@ -1,4 +1,8 @@
-"""``dagwright run PIPELINE [--start D --end D]``: run a pipeline locally, no scheduler."""
+"""``dagwright run PIPELINE [--start D --end D] [--select STAGE]``: run a pipeline locally.
+
+``--select`` runs some stages only (``dagwright.select``), reading the others' outputs
+from the last runs' staging (``dagwright.reuse``).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="tables that take files one by one load every file again, replacing what each "
         "loaded before (never a second copy)",
+    )
+    p.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="STAGE",
+        help="run only these stages: STAGE, STAGE+ (and downstream), +STAGE (and upstream); "
+        "comma-separated or repeated; the others' outputs are taken from the last run",
+    )
+    p.add_argument(
+        "--downstream",
+        action="store_true",
+        help="then run every pipeline reading its tables, transitively, for the same "
+        "interval; stop at the first failure",
     )
     add_param_option(p)
     p.set_defaults(handler=handle)
@@ -55,9 +73,7 @@ def given_params(args: argparse.Namespace, spec: Any) -> dict[str, str]:
 def handle(args: argparse.Namespace) -> int:
     from dagwright.errors import DagwrightError
     from dagwright.intervals import Interval, latest_interval, parse_when
-    from dagwright.plan import build_plan
     from dagwright.project import find_pipeline
-    from dagwright.runner import run_pipeline
 
     spec = find_pipeline(args.project, args.pipeline)
     if bool(args.start) != bool(args.end):
@@ -67,9 +83,54 @@ def handle(args: argparse.Namespace) -> int:
         if interval.end <= interval.start:
             raise DagwrightError("--end must be after --start")
     else:
-        interval = latest_interval(spec.model.schedule)
+        from dagwright.pipelines import interval_schedule
+
+        interval = latest_interval(interval_schedule(spec))
     params = given_params(args, spec)
+    if not args.downstream:
+        return 0 if run_one(args, spec, interval, params, args.select) else 1
+    if args.select:
+        raise DagwrightError("--select and --downstream do not go together: give one")
+    from dagwright.pipelines import downstream_specs
+
+    order = downstream_specs(args.project, spec)
+    for number, each in enumerate(order):
+        if not run_one(args, each, interval, declared_params(each, params)):
+            from rich.console import Console
+            from rich.text import Text
+
+            rest = [s.name for s in order[number + 1 :]]
+            left = f"; not run: {', '.join(rest)}" if rest else ""
+            Console(highlight=False).print(
+                Text.assemble(("stopped: ", "red"), f"{each.name} failed{left}")
+            )
+            return 1
+    return 0
+
+
+def declared_params(spec: Any, params: dict[str, str]) -> dict[str, str]:
+    """The ``--param`` values a downstream pipeline declares (the others are not its)."""
+    names = {str(n).lower() for n in spec.model.params}
+    return {k: v for k, v in params.items() if k.lower() in names}
+
+
+def run_one(
+    args: argparse.Namespace,
+    spec: Any,
+    interval: Any,
+    params: dict[str, str],
+    selectors: list[str] | None = None,
+) -> bool:
+    """Run one pipeline and print its summary; True when it succeeded."""
+    from dagwright.plan import build_plan
+    from dagwright.runner import run_pipeline
+
     plan = build_plan(spec)
+    selected = None
+    if selectors:
+        from dagwright.select import parse_selectors, select
+
+        selected = select(plan, parse_selectors(selectors))
     run = functools.partial(
         run_pipeline,
         plan,
@@ -78,6 +139,7 @@ def handle(args: argparse.Namespace) -> int:
         keep_staging=args.keep_staging,
         reprocess=args.reprocess,
         params=params,
+        select=selected,
     )
     if sys.stdout.isatty():
         from rich.console import Console
@@ -102,8 +164,8 @@ def handle(args: argparse.Namespace) -> int:
         console.print(Text(outcome.note))
     if not outcome.ok:
         console.print(Text.assemble(("run failed: ", "red"), outcome.error or ""))
-        return 1
-    return 0
+        return False
+    return True
 
 
 def import_display_meanwhile() -> Callable[..., None]:
