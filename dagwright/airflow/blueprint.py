@@ -19,7 +19,7 @@ from typing import Any
 from dagwright import __version__
 from dagwright.spec.batch import collections_per_spec
 
-CACHE_VERSION = f"2:{__version__}"
+CACHE_VERSION = f"3:{__version__}"
 CACHE_FILE = Path(".dagwright") / "airflow-specs.json"
 
 
@@ -53,11 +53,14 @@ class Blueprint:
     stages: list[StageBlueprint] = field(default_factory=list)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Declared run parameters: ``{name: {type, default, description}}``, as JSON."""
+    reads: list[str] = field(default_factory=list)
+    """Destination tables the sources read (``extractor: warehouse``), as written."""
 
     def to_dict(self) -> dict[str, Any]:
         # dataclasses.asdict deep-copies every value: a tenth of a cold parse's validation.
         data = dict(self.__dict__)
         data["tags"] = list(self.tags)
+        data["reads"] = list(self.reads)
         data["stages"] = [dict(s.__dict__, upstream=list(s.upstream)) for s in self.stages]
         return data
 
@@ -116,6 +119,7 @@ def blueprint_of(spec: Any) -> Blueprint:
         destination=model.destination.loader,
         stages=stages,
         params=_params(model.params),
+        reads=sorted({t for s in model.sources.values() if (t := s.reads_table())}),
     )
 
 

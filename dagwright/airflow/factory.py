@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable
+from airflow.sdk import DAG, Asset, AssetAll, CronDataIntervalTimetable, PartitionedAssetTimetable
 from airflow.sdk.exceptions import AirflowFailException
 
-from dagwright.airflow.blueprint import Blueprint, Broken, load_blueprints
+from dagwright.airflow.assets import FolderAssets, Scheduled, asset_uri, resolve
+from dagwright.airflow.blueprint import Blueprint, Broken, StageBlueprint, load_blueprints
+from dagwright.airflow.operator import StageOperator
 from dagwright.airflow.tasks import FINISH_TASK, finish_run, run_stage
 from dagwright.intervals import cron_of
 
@@ -39,13 +41,24 @@ log = logging.getLogger(__name__)
 
 def table_asset(bp: Blueprint, table: str) -> Asset:
     """The asset of a destination table; other specs schedule on it by its name."""
-    return Asset(name=table, uri=f"x-dagwright://{bp.destination}/{table}")
+    return Asset(name=table, uri=asset_uri(bp.destination, table))
 
 
-def _schedule(bp: Blueprint) -> Any:
+def _schedule(bp: Blueprint, scheduled: Scheduled | None) -> Any:
+    """A cron as Airflow's data intervals; tables as their assets (``assets.resolve``),
+    partitioned by interval where their loads mark the interval."""
     schedule = bp.schedule
     if isinstance(schedule, list):
-        return [Asset.ref(name=name) for name in schedule]
+        if scheduled is None:
+            return [Asset.ref(name=name) for name in schedule]
+        assets = [
+            Asset(name=name, uri=uri) if uri else Asset.ref(name=name)
+            for name, uri in scheduled.assets
+        ]
+        if not scheduled.partitioned:
+            return assets
+        condition = assets[0] if len(assets) == 1 else AssetAll(*assets)
+        return PartitionedAssetTimetable(assets=condition)
     cron = cron_of(schedule)
     if cron is None:
         return schedule
@@ -85,7 +98,24 @@ def _params(bp: Blueprint) -> dict[str, Any]:
     return params
 
 
-def build_dag(bp: Blueprint) -> DAG:
+def _stage_task(bp: Blueprint, stage: StageBlueprint, partitioned: bool) -> StageOperator:
+    """The one place a stage's operator is made."""
+    return StageOperator(
+        task_id=stage.id,
+        python_callable=run_stage,
+        op_args=[bp.spec_path, stage.id],
+        op_kwargs={"partitioned": True} if partitioned else None,
+        outlets=[table_asset(bp, stage.table)] if stage.table else [],
+    )
+
+
+def build_dag(bp: Blueprint, assets: FolderAssets | None = None) -> DAG:
+    """``assets``: what the folder's pipelines say of each other's tables (default: this
+    pipeline alone, its tables' assets plain and its schedule's assets referred to by name)."""
+    assets = resolve([bp]) if assets is None else assets
+    if bp.pipeline in assets.problems:
+        raise ValueError(assets.problems[bp.pipeline])
+    keyed = assets.partitioned_loads.get(bp.pipeline, set())
     default_args: dict[str, Any] = {
         "owner": bp.owner,
         "retries": bp.retries,
@@ -97,7 +127,7 @@ def build_dag(bp: Blueprint) -> DAG:
         default_args["pool"] = bp.pool
     with DAG(
         dag_id=bp.pipeline,
-        schedule=_schedule(bp),
+        schedule=_schedule(bp, assets.schedules.get(bp.pipeline)),
         start_date=_when(bp.start_date),
         end_date=_when(bp.end_date),
         catchup=bp.catchup,
@@ -111,13 +141,7 @@ def build_dag(bp: Blueprint) -> DAG:
     ) as dag:
         tasks = {}
         for stage in bp.stages:
-            outlets = [table_asset(bp, stage.table)] if stage.table else []
-            tasks[stage.id] = PythonOperator(
-                task_id=stage.id,
-                python_callable=run_stage,
-                op_args=[bp.spec_path, stage.id],
-                outlets=outlets,
-            )
+            tasks[stage.id] = _stage_task(bp, stage, stage.table in keyed)
         has_downstream: set[str] = set()
         for stage in bp.stages:
             for up in stage.upstream:
@@ -188,6 +212,19 @@ def broken_dag(spec: Broken, dag_id: str) -> DAG:
     return dag
 
 
+def _schedule_problem(bp: Blueprint, message: str) -> Broken:
+    """A schedule the folder's other pipelines make impossible, located at its line."""
+    path = Path(bp.spec_path)
+    rel = path.relative_to(bp.project_root) if path.is_relative_to(bp.project_root) else path
+    line = 1
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        line = next((n for n, text in enumerate(lines, 1) if text.startswith("schedule:")), 1)
+    except OSError:
+        pass
+    return Broken(bp.pipeline, str(rel), [f"{rel}:{line}:1: {message}"], bp.owner, bp.tags)
+
+
 def build_dags(dag_file: str | Path) -> dict[str, DAG]:
     """Every spec in the DAG file's folder as a DAG, keyed by dag_id (for ``globals()``)."""
     blueprints, broken, pending = load_blueprints(Path(dag_file).resolve().parent)
@@ -199,9 +236,13 @@ def build_dags(dag_file: str | Path) -> dict[str, DAG]:
             ", ".join(pending[:10]) + (" ..." if len(pending) > 10 else ""),
         )
     dags: dict[str, DAG] = {}
+    assets = resolve(blueprints)
     for bp in blueprints:
+        if bp.pipeline in assets.problems:
+            broken.append(_schedule_problem(bp, assets.problems[bp.pipeline]))
+            continue
         try:
-            dags[bp.pipeline] = build_dag(bp)
+            dags[bp.pipeline] = build_dag(bp, assets)
         except Exception as exc:  # noqa: BLE001 - one bad DAG must not hide the others
             broken.append(Broken(bp.pipeline, bp.spec_path, [f"{type(exc).__name__}: {exc}"]))
     for spec in broken:

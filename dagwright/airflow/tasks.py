@@ -8,9 +8,12 @@ Data intervals come from the Airflow run, never from the clock:
   the interval *before* it, which a backfill of that date would then skip);
 - a manual run without a logical date gets the latest complete interval before its
   ``run_after`` (what ``dagwright run`` does without ``--start``);
-- asset-triggered runs, and pipelines scheduled ``@once``/``@continuous``/not at all, are
-  full runs with no interval (as ``dagwright run`` does for them): incremental sources read
-  past their watermark and interval-keyed loads do not delete an interval first.
+- a partitioned run (a pipeline scheduled on the tables of an interval pipeline, triggered
+  by their partitioned asset events, see ``dagwright.airflow.assets``) loads the interval
+  its partition key names; the loads of an interval run mark their asset events with it;
+- other asset-triggered runs, and pipelines scheduled ``@once``/``@continuous``/not at all,
+  are full runs with no interval (as ``dagwright run`` does for them): incremental sources
+  read past their watermark and interval-keyed loads do not delete an interval first.
 
 XCom carries only ``StageResult.to_dict()`` without its SQL (staged file reference, row
 count, schema fingerprint, what an extract read: marks and files); the data stays in the
@@ -58,10 +61,13 @@ def run_interval(plan: Plan, context: Any) -> Interval | None:
     """The data interval an Airflow run loads (see the module's docstring)."""
     from dagwright.intervals import Interval, cron_of, interval_containing, latest_interval
 
+    dag_run = context["dag_run"]
+    key = context.get("partition_key") or getattr(dag_run, "partition_key", None)
+    if key:
+        return key_run_interval(plan, key)
     schedule = plan.spec.model.schedule
     if cron_of(schedule) is None:
         return None
-    dag_run = context["dag_run"]
     kind = getattr(dag_run, "run_type", None)
     if getattr(kind, "value", kind) == "manual":
         logical = _utc(getattr(dag_run, "logical_date", None))
@@ -74,6 +80,26 @@ def run_interval(plan: Plan, context: Any) -> Interval | None:
         return Interval(start, end)
     run_after = _utc(getattr(dag_run, "run_after", None) or dag_run.start_date)
     return latest_interval(schedule, run_after)
+
+
+def key_run_interval(plan: Plan, key: str) -> Interval:
+    """The interval a partition key names; a bare start takes the interval schedule the
+    pipeline shares with the pipelines it reads (``dagwright.pipelines``)."""
+    from dagwright.airflow.assets import key_interval
+    from dagwright.errors import DagwrightError
+    from dagwright.intervals import Interval, interval_containing
+    from dagwright.pipelines import interval_schedule
+
+    start, end = key_interval(key)
+    if end is not None:
+        return Interval(start, end)
+    found = interval_containing(interval_schedule(plan.spec), start)
+    if found is None:
+        raise DagwrightError(
+            f"partition key {key!r} names no interval's end, and pipeline {plan.pipeline!r} "
+            "has no interval schedule to find it: use '<start>/<end>'"
+        )
+    return found
 
 
 def staging_root(plan: Plan) -> str:
@@ -99,8 +125,10 @@ def _run_record(plan: Plan, context: Any, status: str) -> RunRecord:
     )
 
 
-def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
-    """Run one stage of the pipeline for the current Airflow run; return its small result."""
+def run_stage(spec_path: str, stage_id: str, partitioned: bool = False) -> dict[str, Any]:
+    """Run one stage of the pipeline for the current Airflow run; return its small result.
+
+    ``partitioned``: the stage's outlet events carry the run's interval as partition key."""
     from airflow.sdk import get_current_context
 
     from dagwright.context import RunContext
@@ -136,6 +164,11 @@ def run_stage(spec_path: str, stage_id: str) -> dict[str, Any]:
     except Exception as exc:
         ti.xcom_push(key=ERROR_KEY, value=_message(exc))
         raise
+    if partitioned and ctx.interval is not None:
+        from dagwright.airflow.assets import partition_key
+
+        for outlet in context["task"].outlets:
+            context["outlet_events"][outlet].add_partitions(partition_key(ctx.interval))
     for sql in result.sql:
         print(sql)
     print(f"{stage_id}: rows in {result.rows_in}, rows out {result.rows_out}, {result.seconds}s")
