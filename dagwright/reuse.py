@@ -290,7 +290,14 @@ def _invalid(
     in this run, or None."""
     if kept is None:
         note = manifest.notes.get(sid)
-        return f"not kept by an earlier run ({note})" if note else "no earlier run staged it"
+        return (
+            f"not kept by an earlier run ({note})"
+            if note
+            else (
+                "no earlier run kept it (run with --keep-outputs to keep the stages' outputs "
+                "for --select)"
+            )
+        )
     if kept.interval != _interval(interval):
         then = " .. ".join(kept.interval) if kept.interval else "no interval"
         now = " .. ".join(_interval(interval) or []) or "no interval"

@@ -78,7 +78,7 @@ def run_pipeline(
     reprocess: bool = False,
     params: dict[str, Any] | None = None,
     select: set[str] | None = None,
-    keep_last: bool = True,
+    keep_last: bool = False,
 ) -> RunOutcome:
     """Run ``plan`` for one interval; never raises for a stage failure (see the records).
 
@@ -87,7 +87,9 @@ def run_pipeline(
     (text, as ``--param`` gives them, or typed); a bad one raises ``ConfigError`` first.
     ``select``: run only these stages (ids, ``dagwright.select``), the others they need read
     from the last runs' staging; raises ``StaleInputError`` first when it cannot be.
-    ``keep_last``: keep the outputs of the stages run for later selective runs.
+    ``keep_last``: keep the outputs of the stages run for later selective runs (a
+    selective run always does). Off by default: outputs the run workspace holds in DuckDB
+    would otherwise be written to Parquet on every run.
     """
     from dagwright.spec.params import run_values
     from expectations.runner import warm_up
@@ -103,6 +105,7 @@ def run_pipeline(
     outcome = RunOutcome([])
     served: set[str] = set() if select is None else _unaffected(plan, select)
     lineage = run_lineage(plan, base, interval, outcome)
+    keep_last = keep_last or select is not None
     options = _Options(max_workers, lineage.listen(listener), keep_staging, keep_last, select)
     seen: dict[str, Any] = {}
     try:

@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "comma-separated or repeated; the others' outputs are taken from the last run",
     )
     p.add_argument(
+        "--keep-outputs",
+        action="store_true",
+        help="keep each stage's output in the staging root's _last/ for later --select runs "
+        "(selective runs always keep theirs)",
+    )
+    p.add_argument(
         "--downstream",
         action="store_true",
         help="then run every pipeline reading its tables, transitively, for the same "
@@ -140,6 +146,7 @@ def run_one(
         reprocess=args.reprocess,
         params=params,
         select=selected,
+        keep_last=args.keep_outputs,
     )
     if sys.stdout.isatty():
         from rich.console import Console

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow.conftest import AirflowHome
+from tests.airflow.conftest import AirflowHome, add_dag_file
 from tests.conftest import Project
 from tests.dagwright.test_openlineage import read_events, validate
 
@@ -35,6 +35,7 @@ def test_provider_task_events_carry_datasets_and_column_lineage(
     example_project: Project, airflow_home: AirflowHome, tmp_path: Path
 ) -> None:
     project = example_project
+    add_dag_file(project.dags)
     events_file = tmp_path / "airflow-events.jsonl"
     transport = {"type": "file", "log_file_path": str(events_file), "append": True}
 

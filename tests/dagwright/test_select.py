@@ -13,7 +13,7 @@ JANUARY = ("--start", "2026-01-01", "--end", "2026-02-01")
 
 
 def _run(project: Project, *args: str, code: int = 0) -> str:
-    result = project.cli("run", "shop_daily", *JANUARY, *args)
+    result = project.cli("run", "shop_daily", *JANUARY, "--keep-outputs", *args)
     out = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == code, out
     return out
@@ -60,6 +60,20 @@ def test_one_stage_runs_alone_from_the_last_runs_staging(example_project: Projec
     assert after["fct_orders"] == before["fct_orders"], "fct_orders was not loaded again"
     assert after["dim_customers"] == before["dim_customers"]
     assert after["agg_daily_revenue"] != before["agg_daily_revenue"]
+
+
+def test_a_plain_run_keeps_no_outputs_and_a_selective_run_says_how_to_keep_them(
+    example_project: Project,
+) -> None:
+    """Keeping is opt-in: a plain run hands data over inside DuckDB and writes no Parquet."""
+    result = example_project.cli("run", "shop_daily", *JANUARY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = example_project.root / ".dagwright" / "staging" / "shop_daily" / "_last"
+    assert not last.exists()
+    refused = example_project.cli("run", "shop_daily", *JANUARY, "--select", "load.fct_orders")
+    out = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode == 1, out
+    assert "no earlier run kept it (run with --keep-outputs" in out
 
 
 def test_stage_plus_runs_it_and_everything_downstream(example_project: Project) -> None:
@@ -155,7 +169,7 @@ def test_another_interval_than_the_kept_one_is_refused(example_project: Project)
 
 def test_no_earlier_run_is_refused(example_project: Project) -> None:
     out = _run(example_project, "--select", "load.fct_orders", code=1)
-    assert "transform.order_revenue: no earlier run staged it" in out
+    assert "transform.order_revenue: no earlier run kept it (run with --keep-outputs" in out
     assert "`--select +load.fct_orders`" in out
 
 

@@ -312,9 +312,10 @@ def test_pushdown_must_read_loaded_tables(tmp_path: Path) -> None:
     )
     with pytest.raises(SpecError) as caught:
         load_spec(spec)
-    assert "pushed-down transform 'agg' reads 'fct_order', which is not a loaded table" in str(
-        caught.value
-    )
+    assert (
+        "pushed-down transform 'agg' reads 'fct_order', which is neither a loaded table nor a "
+        "warehouse source (did you mean 'fct_orders'?)"
+    ) in str(caught.value)
     assert "(did you mean 'fct_orders'?)" in str(caught.value)
 
 

@@ -59,7 +59,7 @@ def test_downstream_and_select_are_refused_together(layers: Project) -> None:
 
 
 def test_a_selective_run_prints_what_ran_and_exits_like_a_run(layers: Project) -> None:
-    assert layers.cli("run", "raw", *DAY).returncode == 0
+    assert layers.cli("run", "raw", "--keep-outputs", *DAY).returncode == 0
     result = layers.cli("run", "raw", "--select", "load.raw_orders", *DAY)
     out = " ".join(result.stdout.split())
     assert result.returncode == 0, out + result.stderr
