@@ -156,7 +156,8 @@ def _stamp(path: Path) -> list[int] | None:
 
 
 def _dependencies(spec: Any) -> list[str]:
-    """Files besides the spec whose content shapes the DAG: SQL files and check suites."""
+    """Files besides the spec whose content shapes the DAG: SQL files, check suites, and the
+    folders of SQL folders (a file added or removed changes the folder's time)."""
     root = spec.project_root
     deps: list[str] = []
     for step in spec.model.transforms.values():
@@ -169,6 +170,7 @@ def _dependencies(spec: Any) -> list[str]:
         name = ref if isinstance(ref, str) else ref.get("suite")
         if isinstance(name, str):
             deps.append(str((root / "expectations" / f"{name}.yaml").resolve()))
+    deps += [str(folder) for folder in spec.sql_folders]
     return sorted(set(deps))
 
 

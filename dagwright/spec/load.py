@@ -13,6 +13,7 @@ from dagwright.errors import Problem, SpecError, did_you_mean
 from dagwright.spec.batch import collections_per_spec
 from dagwright.spec.model import json_schema, pipeline_model
 from dagwright.spec.pipeline import PipelineSpec, discover, project_root_for
+from dagwright.spec.sql_folder import ENTRY_TAGS, entry_kind
 from dagwright.spec.types import NAME_PATTERN
 from dagwright.spec.yaml_source import Document, read_yaml
 
@@ -27,17 +28,34 @@ def load_spec(path: Path, project_root: Path | None = None) -> PipelineSpec:
         raise SpecError(
             [doc.problem((), "a spec must be a mapping with 'pipeline:', 'sources:'...")]
         )
+    problems = _loads_missing(doc)
     try:
         model = pipeline_model().model_validate(doc.data)
     except ValidationError as exc:
-        raise SpecError(_pydantic_problems(doc, exc)) from None
+        raise SpecError(problems + _pydantic_problems(doc, exc)) from None
+    if problems:
+        raise SpecError(problems)
     spec = PipelineSpec(path=path, project_root=root, doc=doc, model=model)
     from dagwright.spec.checks import cross_check
+    from dagwright.spec.expand import expand_sql_folders
+
+    problems = expand_sql_folders(spec)
+    if problems:
+        raise SpecError(problems)
 
     problems = cross_check(spec)
     if problems:
         raise SpecError(problems)
     return spec
+
+
+def _loads_missing(doc: Document) -> list[Problem]:
+    """``loads:`` may be left out only by a spec whose sql_folder entries load their steps."""
+    transforms = doc.data.get("transforms")
+    entries = transforms.values() if isinstance(transforms, dict) else []
+    if "loads" in doc.data or any(entry_kind(e) == "sql folder" for e in entries):
+        return []
+    return [doc.problem((), "missing required key 'loads' in spec")]
 
 
 def load_specs(paths: list[Path]) -> tuple[list[PipelineSpec], list[Problem]]:
@@ -81,7 +99,7 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
         elif (
             isinstance(node, dict)
             and isinstance(step, str)
-            and node.get("extractor", node.get("loader")) == step
+            and (node.get("extractor", node.get("loader")) == step or step in ENTRY_TAGS)
         ):
             continue
         elif isinstance(node, (dict, list)):
@@ -141,9 +159,10 @@ def _pick(root: dict[str, Any], node: dict[str, Any], value: Any) -> dict[str, A
                 tags = allowed.get("enum") or ([allowed["const"]] if "const" in allowed else [])
                 if value.get(tag) in tags:
                     return option
-        for option in options:
-            if option.get("type") == "object" or "properties" in option:
-                return option
+        objects = [o for o in options if o.get("type") == "object" or "properties" in o]
+        if objects:
+            # The option declaring the most of the keys written (a sql_folder entry, not a step).
+            return max(objects, key=lambda o: len(set(value) & set(o.get("properties", {}))))
     return options[0]
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, create_model
 from dagwright import plugins
 from dagwright.spec.params import Param, Scalar
 from dagwright.spec.sections import Load, Transform
+from dagwright.spec.sql_folder import TransformEntry
 from dagwright.spec.types import Duration, Name, SpecModel, TableName
 
 SCHEDULE_PRESETS = (
@@ -59,9 +60,21 @@ class PipelineBase(SpecModel):
             "or Airflow's DAG params."
         ),
     )
-    transforms: dict[Name, Transform] = Field(default_factory=dict)
+    transforms: dict[Name, Transform] = Field(
+        default_factory=dict,
+        description=(
+            "Named steps, each a SQL or Polars transform; or a sql_folder entry, one SQL step "
+            "per .sql file (expanded into steps and loads when the spec is read)."
+        ),
+    )
     loads: dict[TableName, Load] = Field(
-        min_length=1, description="Destination tables, each filled from a source or transform."
+        # Required unless a sql_folder entry loads its steps (``dagwright.spec.load``).
+        default_factory=dict,
+        min_length=1,
+        description=(
+            "Destination tables, each filled from a source or transform (sql_folder entries "
+            "add their own)."
+        ),
     )
 
     # Filled in by build_model(); declared for type checkers.
@@ -87,6 +100,9 @@ def pipeline_model() -> type[PipelineBase]:
         "Pipeline",
         __base__=PipelineBase,
         __doc__="One pipeline: sources, transforms, checks and loads, from one YAML file.",
+        # Validated as steps or folders; once the spec is read (``dagwright.spec.expand``),
+        # only steps remain, as the base class declares.
+        transforms=(dict[Name, TransformEntry], PipelineBase.model_fields["transforms"]),
         sources=(
             dict[Name, source],
             Field(min_length=1, description="Named sources, each read by an extractor."),

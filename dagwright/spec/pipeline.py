@@ -20,6 +20,9 @@ class PipelineSpec:
     project_root: Path
     doc: Document
     model: PipelineBase
+    sql_folders: tuple[Path, ...] = ()
+    """The folders ``sql_folder`` entries listed: a file added there or removed is a step
+    added or removed (``dagwright.spec.expand``)."""
 
     @property
     def name(self) -> str:

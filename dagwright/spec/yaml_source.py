@@ -58,6 +58,15 @@ class Document:
                 return (1, 1)
             loc = loc[:-1]
 
+    def alias(self, loc: Loc, written: Loc) -> None:
+        """Locate ``loc`` and everything under it where ``written`` is: a section the spec
+        does not spell out (a step made from a ``sql_folder`` entry) points at what made it."""
+        size = len(written)
+        for table in (self.keys, self.values):
+            for key, pos in [(k, p) for k, p in table.items() if k[:size] == written]:
+                table[loc + key[size:]] = pos
+        self.scalars |= {loc + k[size:] for k in self.scalars if k[:size] == written}
+
     def problem(self, loc: Loc, message: str, at: str = "auto") -> Problem:
         line, column = self.position(loc, at)
         return Problem(self.path, line, column, message)
