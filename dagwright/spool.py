@@ -49,11 +49,17 @@ def fetch(uri: str) -> str:
     if cached in _fresh:
         return str(cached)
     fs, path = _fs(uri)
-    if not cached.exists() or cached.stat().st_size != fs.size(path):
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f".{cached.name}.{os.getpid()}.part")
-        fs.get_file(path, str(partial))
-        os.replace(partial, cached)
+    try:
+        if not cached.exists() or cached.stat().st_size != fs.size(path):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f".{cached.name}.{os.getpid()}.part")
+            fs.get_file(path, str(partial))
+            os.replace(partial, cached)
+    except FileNotFoundError as exc:
+        # the store's own message ("The specified key does not exist.") names no object
+        raise FileNotFoundError(
+            f"staged file {uri} is missing: it was deleted, or its run's staging was removed"
+        ) from exc
     _fresh.add(cached)
     return str(cached)
 
