@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.airflow.conftest import REPO, AirflowHome, add_dag_file
 from tests.airflow.test_factory import describe_dagbag
-from tests.airflow.test_scheduler import airflow_cli, airflow_services, free_port
+from tests.airflow.test_scheduler import airflow_cli, airflow_services, scheduler_env
 from tests.conftest import Project
 
 pytestmark = pytest.mark.xdist_group("airflow")
@@ -107,36 +106,6 @@ def test_waiting_on_partitioned_and_plain_tables_at_once_is_a_broken_spec(
     assert described["dags"]["cleaned"]["timetable"] == "PartitionedAssetTimetable"
 
 
-def _scheduler_env(airflow_home: AirflowHome, dags: Path, postgres) -> dict[str, str]:  # noqa: ANN001
-    database = f"airflow_{uuid.uuid4().hex[:8]}"
-    postgres.execute(f'CREATE DATABASE "{database}"')
-    url = postgres.url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    port = str(free_port())
-    env = airflow_home.env(
-        dags,
-        DAGWRIGHT_TEST_API_PORT=port,
-        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-        AIRFLOW__CORE__PARALLELISM="4",
-        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
-        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
-        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
-        AIRFLOW__API_AUTH__JWT_SECRET="dagwright-test-secret-" + "x" * 48,
-        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="60",
-        AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="2",
-        AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="5",
-        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.5",
-        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(airflow_home.home / "logs"),
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"{url}/{database}",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC=f"{url}/{database}",
-    )
-    for key in (
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC",
-    ):
-        env.pop(key)
-    return env
-
-
 def _runs(project: Project) -> list[tuple[str, str, str, str]]:
     """Finished runs: pipeline, status, interval start day, run id (none while locked)."""
     import duckdb
@@ -175,7 +144,7 @@ def test_a_backfill_of_the_first_pipeline_flows_through_the_others_interval_by_i
     airflow_home = AirflowHome(tmp_path / "airflow_home")
     airflow_home.home.mkdir()
     add_dag_file(layers.dags)
-    env = _scheduler_env(airflow_home, layers.dags, postgres)
+    env = scheduler_env(airflow_home, layers.dags, postgres)
     migrated = airflow_cli(env, "db", "migrate")
     assert migrated.returncode == 0, migrated.stderr[-3000:]
     started = time.monotonic()

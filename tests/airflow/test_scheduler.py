@@ -88,6 +88,38 @@ def airflow_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
     )
 
 
+def scheduler_env(airflow_home: AirflowHome, dags: Path, postgres) -> dict[str, str]:  # noqa: ANN001
+    """The environment of a scheduler, dag-processor and api-server on 127.0.0.1 with
+    LocalExecutor and a metadata database of their own on the test PostgreSQL server."""
+    database = f"airflow_{uuid.uuid4().hex[:8]}"
+    postgres.execute(f'CREATE DATABASE "{database}"')
+    url = postgres.url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    port = str(free_port())
+    env = airflow_home.env(
+        dags,
+        DAGWRIGHT_TEST_API_PORT=port,
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__CORE__PARALLELISM="4",
+        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
+        AIRFLOW__API_AUTH__JWT_SECRET="dagwright-test-secret-" + "x" * 48,
+        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="60",
+        AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="2",
+        AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="5",
+        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.5",
+        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(airflow_home.home / "logs"),
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"{url}/{database}",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC=f"{url}/{database}",
+    )
+    for key in (
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC",
+    ):
+        env.pop(key)
+    return env
+
+
 def loaded_days(project: Project) -> dict[str, set[str]]:
     """Ledger days per table; empty while a task holds the warehouse's write lock."""
     import duckdb
@@ -119,34 +151,9 @@ def test_airflow_backfill_under_the_scheduler(project: Project, tmp_path: Path, 
     project.write_spec("shop_lean", SHOP.replace("2026-01-01", "2026-01-01\nend_date: 2026-01-31"))
     # A broken spec beside it must not stop Airflow from running the good one.
     project.write_spec("broken", "pipeline: broken\nschedule: '@daily'\nstart_date: 2026-01-01\n")
-    database = f"airflow_{uuid.uuid4().hex[:8]}"
-    postgres.execute(f'CREATE DATABASE "{database}"')
-    url = postgres.url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     airflow_home = AirflowHome(tmp_path / "airflow_home")
     add_dag_file(project.dags)
-    port = str(free_port())
-    env = airflow_home.env(
-        project.dags,
-        DAGWRIGHT_TEST_API_PORT=port,
-        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-        AIRFLOW__CORE__PARALLELISM="4",
-        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
-        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
-        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
-        AIRFLOW__API_AUTH__JWT_SECRET="dagwright-test-secret-" + "x" * 48,
-        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="60",
-        AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="2",
-        AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="5",
-        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.5",
-        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(airflow_home.home / "logs"),
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"{url}/{database}",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC=f"{url}/{database}",
-    )
-    for key in (
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC",
-    ):
-        env.pop(key)
+    env = scheduler_env(airflow_home, project.dags, postgres)
     airflow_home.home.mkdir()
     migrated = airflow_cli(env, "db", "migrate")
     assert migrated.returncode == 0, migrated.stderr[-3000:]
