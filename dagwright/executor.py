@@ -120,15 +120,7 @@ class StageExecutor:
         if result.rows_out == 0 and self._reads_past_a_mark(stage.name):
             result.skipped = "nothing new past the mark: nothing to check or load"
         if work is not None:
-            result.serves = {
-                table: {
-                    "replaces": list(need.replaces),
-                    "guard": need.guard_interval,
-                    "holds": need.holds,
-                }
-                for table, need in work.needs.items()
-                if stage.name in need.reads
-            }
+            result.serves = work.served_by(stage.name)
         return result
 
     def _set_aside(self, stage: Stage, extractor: Extractor, result: StageResult) -> None:

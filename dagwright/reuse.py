@@ -406,16 +406,7 @@ def serve(plan: Plan, ctx: RunContext, reuse: Reuse) -> dict[str, StageResult]:
         copy = StageResult.from_dict(result.to_dict())
         copy.note = None
         if plan.stages[sid].kind == "extract" and work is not None:
-            name = plan.stages[sid].name
-            copy.serves = {
-                table: {
-                    "replaces": list(need.replaces),
-                    "guard": need.guard_interval,
-                    "holds": need.holds,
-                }
-                for table, need in work.needs.items()
-                if name in need.reads
-            }
+            copy.serves = work.served_by(plan.stages[sid].name)
         results[sid] = copy
     return results
 

@@ -61,3 +61,15 @@ class Pass:
     def add(self, need: Need) -> None:
         self.needs[need.table] = need
         self.reads.update(need.reads)
+
+    def served_by(self, source: str) -> dict[str, dict[str, Any]]:
+        """What the read of ``source`` serves, per table (``StageResult.serves``)."""
+        return {
+            table: {
+                "replaces": list(need.replaces),
+                "guard": need.guard_interval,
+                "holds": need.holds,
+            }
+            for table, need in self.needs.items()
+            if source in need.reads
+        }
