@@ -103,9 +103,7 @@ def interval_schedule(spec: PipelineSpec, graph: PipelineGraph | None = None) ->
     if not isinstance(schedule, list) or not schedule:
         return None
     if graph is None:
-        graph = project_graph(spec.project_root)
-        if spec.name not in graph.specs:
-            graph = graph_of([*graph.specs.values(), spec])
+        graph = project_graph(spec.project_root, spec)
     crons: set[str | None] = set()
     seen = {spec.name}
     for up in graph.upstream(spec.name):
@@ -133,20 +131,19 @@ def graph_of(specs: list[PipelineSpec]) -> PipelineGraph:
     return graph
 
 
-def project_graph(project_root: str | Path) -> PipelineGraph:
-    """The graph of the valid specs in the project's ``dags/``."""
+def project_graph(project_root: str | Path, *given: PipelineSpec) -> PipelineGraph:
+    """The graph of the valid specs in the project's ``dags/``, and of ``given`` specs
+    that are not among them (a spec named by its path outside ``dags/``)."""
     from dagwright.project import pipeline_specs
 
     specs, _ = pipeline_specs(project_root, None)
-    return graph_of(specs)
+    names = {s.name for s in specs}
+    return graph_of([*specs, *(s for s in given if s.name not in names)])
 
 
 def downstream_specs(project_root: str | Path, spec: PipelineSpec) -> list[PipelineSpec]:
     """``spec`` first, then every pipeline reading its tables, transitively, in run order."""
-    graph = project_graph(project_root)
-    if spec.name not in graph.specs:
-        graph = graph_of([*graph.specs.values(), spec])
-    return graph.with_downstream(spec.name)
+    return project_graph(project_root, spec).with_downstream(spec.name)
 
 
 def _kind(spec: PipelineSpec) -> str:

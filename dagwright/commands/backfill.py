@@ -73,16 +73,13 @@ def handle(args: argparse.Namespace) -> int:
 
 def _pipelines(args: argparse.Namespace) -> list:  # noqa: ANN001 - PipelineSpec
     """The specs to backfill, in dependency order."""
-    from dagwright.pipelines import graph_of, project_graph
+    from dagwright.pipelines import project_graph
     from dagwright.project import find_pipeline
 
     given = [find_pipeline(args.project, name) for name in args.pipelines]
     if len(given) == 1 and not args.downstream:
         return given
-    graph = project_graph(args.project)
-    missing = [s for s in given if s.name not in graph.specs]
-    if missing:
-        graph = graph_of([*graph.specs.values(), *missing])
+    graph = project_graph(args.project, *given)
     names = {s.name for s in given}
     if args.downstream:
         names |= {d.name for s in given for d in graph.with_downstream(s.name)}
