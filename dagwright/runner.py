@@ -20,7 +20,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.context import RunContext, new_run_id
@@ -34,6 +33,7 @@ from dagwright.results import Listener
 from dagwright.reuse import Reuse
 from dagwright.secrets import mask
 from dagwright.staging import is_local, remove_run
+from dagwright.staging import staging_root as default_root
 from dagwright.state import LOCAL, Portion, RunRecord, StageRecord, abandon_dead
 
 if TYPE_CHECKING:
@@ -60,10 +60,6 @@ class RunOutcome:
     @property
     def error(self) -> str | None:
         return "\n".join(r.error for r in self.records if r.error) or None
-
-
-def default_staging_root(project_root: Path) -> str:
-    return str(project_root / ".dagwright" / "staging")
 
 
 def run_pipeline(
@@ -101,7 +97,7 @@ def run_pipeline(
     root = plan.spec.project_root
     loader = make_loader(plan)
     base = run_id or new_run_id()
-    staging = staging_root or default_staging_root(root)
+    staging = staging_root or default_root(root)
     outcome = RunOutcome([])
     served: set[str] = set() if select is None else _unaffected(plan, select)
     lineage = run_lineage(plan, base, interval, outcome)
@@ -223,6 +219,8 @@ def _pass(
             stack.callback(ctx.workspace.close)
         waits = place_homes(plan, ctx, loader, wanted)
         results = _execute(plan, ctx, loader, record, options, wanted, waits, satisfied, reused)
+        if record.status == "failed" and ctx.workspace is not None:
+            ctx.workspace.keep()
         record.finished_at = datetime.now(UTC)
         loader.state.record_run(record)
     if options.keep_last:
@@ -230,8 +228,8 @@ def _pass(
 
         origins = options.reuse.origins if options.reuse is not None else None
         keep(plan, ctx, results, wanted, origins, copy=options.keep_staging)
-    if not options.keep_staging:
-        remove_run(ctx.staging_dir)
+    if not options.keep_staging and record.status != "failed":
+        remove_run(ctx.staging_dir)  # a failed run's staging is kept to inspect (dagwright staging)
     return record, results
 
 

@@ -44,12 +44,23 @@ __all__ = [
     "remove_file",
     "remove_run",
     "stage_uri",
+    "staging_root",
     "workspace_table",
     "write_text",
 ]
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pyarrow as pa
+
+STAGING_ROOT = "DAGWRIGHT_STAGING_ROOT"
+
+
+def staging_root(project_root: Path) -> str:
+    """Where a project's runs stage: ``DAGWRIGHT_STAGING_ROOT`` (a folder or any fsspec URL,
+    for workers that share no disk), else ``<project>/.dagwright/staging``."""
+    return os.environ.get(STAGING_ROOT) or str(project_root / ".dagwright" / "staging")
 
 
 @dataclass(frozen=True)

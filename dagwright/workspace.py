@@ -294,6 +294,15 @@ class Workspace:
             with self.cursor() as cur:
                 cur.execute(render("DROP TABLE IF EXISTS :t", "duckdb", t=item.where))
 
+    def keep(self) -> None:
+        """Write every stored output still held to its Parquet file: a failed run's
+        staging keeps what its stages computed, to be inspected (``dagwright staging``)."""
+        with _ENTRIES_LOCK:
+            mine = [i for i in _ENTRIES.values() if i.workspace is self and i.where is not None]
+        for item in mine:
+            with suppress(Exception):
+                self.materialise(item)
+
     def close(self) -> None:
         """Forget every output, drop the homes left, detach the catalog (its memory is freed)."""
         from dagwright.sql.render import render

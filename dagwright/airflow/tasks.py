@@ -23,7 +23,6 @@ for multi-worker setups.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -103,9 +102,9 @@ def key_run_interval(plan: Plan, key: str) -> Interval:
 
 
 def staging_root(plan: Plan) -> str:
-    from dagwright.runner import default_staging_root
+    from dagwright.staging import staging_root as root
 
-    return os.environ.get("DAGWRIGHT_STAGING_ROOT") or default_staging_root(plan.spec.project_root)
+    return root(plan.spec.project_root)
 
 
 def _run_record(plan: Plan, context: Any, status: str) -> RunRecord:

@@ -24,7 +24,7 @@ Severity = Literal["error", "warn", "quarantine"]
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 
 
-def _parse_duration(value: Any) -> Any:
+def parse_duration(value: Any) -> Any:
     try:
         if isinstance(value, str):
             match = _DURATION.match(value)
@@ -46,7 +46,7 @@ def _parse_duration(value: Any) -> Any:
 
 Duration = Annotated[
     timedelta,
-    BeforeValidator(_parse_duration),
+    BeforeValidator(parse_duration),
     Field(
         json_schema_extra={"type": ["string", "integer"]},
         description="A duration such as '90s', '5m', '1h30m', '2d', or seconds as an integer.",

@@ -88,5 +88,5 @@ def test_a_staged_object_deleted_between_stages_fails_the_next_stage(
     tables = {name for (name,) in example_project.query("select table_name from duckdb_tables()")}
     for table in {"fct_orders", "agg_daily_revenue"} & tables:
         assert example_project.query(f"select count(*) from {table}") == [(0,)]
-    # the run's staging is removed with it, as on local staging
-    assert not fs.find(f"dw-deleted/staging/shop_daily/{outcome.record.run_id}")
+    # the failed run keeps what it staged, to be inspected (dagwright staging lists it)
+    assert fs.find(f"dw-deleted/staging/shop_daily/{outcome.record.run_id}")
