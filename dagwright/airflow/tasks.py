@@ -229,7 +229,12 @@ def finish_run(spec_path: str) -> None:
             errors.append(error)
         else:
             rec.status = "skipped"
-    failed = any(rec.status != "success" and rec.error is None for rec in record.stages)
+    # a stage skipped with a reason (a table already loaded) is a success; one that failed,
+    # or did not run because a stage before it failed, fails the run
+    failed = any(
+        rec.status == "failed" or (rec.status != "success" and rec.error is None)
+        for rec in record.stages
+    )
     record.status = "failed" if failed else "success"
     record.error = "\n".join(errors) or ("stages did not run" if failed else None)
     record.finished_at = datetime.now(UTC)
