@@ -4,10 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test browser lint format schema bench dist clean
+.PHONY: demo test browser servers lint format schema bench dist clean
 
+# A current pip: the resolver of the one Python ships (23.x) backtracks for many minutes
+# over this dependency set.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	$(PIP) pip==26.3
 
 # Stamps: reinstall when pyproject.toml changes (entry points live there).
 $(VENV)/.installed-all: pyproject.toml | $(BIN)/python
@@ -35,7 +38,14 @@ browser:
 	       && apt-get update -qq && apt-get install -y -qq chromium; } \
 	  || echo "note: no chromium found; the report test will fail until you run: sudo apt-get install -y chromium (or set DAGWRIGHT_SKIP_BROWSER=1)"
 
-test: $(VENV)/.installed-dev browser
+# The Celery test runs a real Redis broker (Debian's redis-server package).
+servers:
+	@command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && apt-get install -y -qq redis-server; } \
+	  || echo "note: no redis-server found; the Celery test will fail until you run: sudo apt-get install -y redis-server"
+
+test: $(VENV)/.installed-dev browser servers
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(VENV)/.installed-dev

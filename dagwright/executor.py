@@ -16,7 +16,7 @@ from dagwright.errors import DagwrightError, StageError
 from dagwright.memory import give_back
 from dagwright.results import StageResult, StageRun
 from dagwright.staging import StagedTable, describe, stage_uri
-from dagwright.state import Portion, StateUpdate
+from dagwright.state import Portion, StateUpdate, crash_point
 
 __all__ = ["StageExecutor", "StageResult", "make_extractor", "make_loader", "survey"]
 
@@ -74,6 +74,7 @@ class StageExecutor:
         """Run one stage under the spec's ``execution_timeout`` (``dagwright.timeouts``)."""
         from dagwright.timeouts import deadline
 
+        crash_point(f"run:{stage.id}")
         started = time.perf_counter()
         with deadline(stage.id, self.plan.spec.model.execution_timeout) as limit:
             try:

@@ -36,13 +36,38 @@ LOCAL = "local"
 """``RunRecord.runner`` of the local runner's runs (Airflow's say ``airflow``)."""
 
 
+HOLD_DIR = "DAGWRIGHT_TEST_HOLD_DIR"
+
+
 def crash_point(name: str) -> None:
-    """A named point of a load; ``DAGWRIGHT_TEST_KILL_AT=<name>`` SIGKILLs the process here.
+    """A named point of a stage; ``DAGWRIGHT_TEST_KILL_AT=<name>`` SIGKILLs the process here.
 
     Crash tests use it to kill a real load at a known moment; it does nothing otherwise.
+    Cluster tests hold a task here instead, to kill its worker or change what it reads:
+    with ``DAGWRIGHT_TEST_HOLD_DIR`` set, the first process to reach ``name`` while
+    ``<dir>/<name>.armed`` exists renames it to ``<name>.held`` and waits until that file
+    is removed (or the process is killed).
     """
     if os.environ.get(KILL_AT) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    folder = os.environ.get(HOLD_DIR)
+    if folder:
+        _hold(os.path.join(folder, name))
+
+
+def _hold(base: str) -> None:
+    import time
+
+    held = f"{base}.held"
+    try:
+        os.rename(f"{base}.armed", held)
+    except FileNotFoundError:
+        return
+    with open(held, "w") as f:
+        f.write(f"{os.getpid()} {os.environ.get('DAGWRIGHT_TEST_WORKER', '')}\n")
+    give_up = time.monotonic() + 600
+    while os.path.exists(held) and time.monotonic() < give_up:
+        time.sleep(0.2)
 
 
 @dataclass
