@@ -455,6 +455,36 @@ def airflow_parse(ctx: Context, paths: dict[str, Path], base: Path) -> None:
                 m.status = "failed: the warm-up parse failed"
         ctx.add(cold)
         ctx.add(m)
+    dag_processor(ctx, hand, ctx.workdir / "projects" / f"airflow-{largest}", largest, env)
+
+
+def dag_processor(ctx: Context, hand: Path, project: Path, n: int, env: dict[str, str]) -> None:
+    """The standalone dag-processor (how a deployment parses) on the same two folders,
+    each into a fresh metadata database on PostgreSQL, in turns; cold blueprint cache."""
+    ref = Measurement(STARTUP, n, f"Airflow dag-processor: {n} hand-written DAGs", True)
+    ours = Measurement(STARTUP, n, f"Airflow dag-processor: dagwright_dags.py, {n} specs, cold")
+    unavailable = missing_modules("airflow", "psycopg")
+    with postgres() as url:
+        if unavailable or url is None or not (project / "dags").is_dir():
+            ref.status = ours.status = unavailable or "not available: no PostgreSQL server"
+        else:
+            script = str(SCRIPTS / "dag_processor.py")
+
+            def clear_cache() -> None:
+                for item in project.iterdir():
+                    if item.name != "dags":
+                        shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+            measure_in_turns(
+                [
+                    Run(ref, [PY, script, str(hand), str(n), url], hand.parent, None, env),
+                    Run(ours, [PY, script, str(project / "dags"), str(n), url], project,
+                        clear_cache, env),
+                ],
+                ctx.repeat,
+            )  # fmt: skip
+    ctx.add(ref)
+    ctx.add(ours)
 
 
 @contextmanager

@@ -92,6 +92,8 @@ def test_job_b_and_startup_measure_every_contender(tmp_path: Path) -> None:
     assert measured(report, "dagwright validate (10 specs)")
     assert measured(report, "Airflow parse: 10 hand-written DAGs")
     assert measured(report, "Airflow parse: dagwright_dags.py, 10 specs")
+    assert measured(report, "Airflow dag-processor: 10 hand-written DAGs")
+    assert measured(report, "Airflow dag-processor: dagwright_dags.py, 10 specs, cold")
 
 
 def test_a_missing_dependency_is_reported_not_raised(tmp_path: Path) -> None:

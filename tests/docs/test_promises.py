@@ -1,4 +1,4 @@
-"""Every test the README and ``docs/guarantees.md`` cite for a promise exists, by file and name.
+"""Every test the README and the docs pages cite for a promise exists, by file and name.
 
 A promise in the docs is held by the tests it names; when a test is renamed or removed,
 the page citing it must change too.
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = ["README.md", "docs/guarantees.md"]
+PAGES = ["README.md", "docs/guarantees.md", "docs/staging.md", "docs/deployment.md"]
 CITED = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?`")
 
 
