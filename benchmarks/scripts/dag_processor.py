@@ -33,12 +33,17 @@ env = {
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__DAGS_FOLDER": folder,
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.replace("postgresql://", "postgresql+psycopg://"),
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": url.replace(
+        "postgresql://", "postgresql+psycopg://"
+    ),
     "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "600",
     "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "600",
 }
-subprocess.run(
-    [sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True
+migrated = subprocess.run(
+    [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True
 )
+if migrated.returncode != 0:
+    sys.exit(f"airflow db migrate failed: {migrated.stderr[-1500:]}")
 with open(os.path.join(home, "dag-processor.log"), "w") as log:
     started = time.perf_counter()
     proc = subprocess.Popen(
