@@ -115,8 +115,10 @@ def run_states(env: dict[str, str]) -> dict[str, str]:
     return dict(metadata(env, "SELECT run_id, state FROM dag_run WHERE dag_id = 'shop_lean'"))
 
 
-def wait_for(what: str, done, started: float, logs: Path):  # noqa: ANN001, ANN201
+def wait_for(what: str, done, logs: Path):  # noqa: ANN001, ANN201
+    """``done()``'s first truthy value, polled for up to DEADLINE seconds."""
     value = None
+    started = time.monotonic()
     while time.monotonic() - started < DEADLINE:
         value = done()
         if value:
@@ -164,7 +166,6 @@ class Cluster:
     holds: Path
     bucket: str
     workers: dict[str, subprocess.Popen]
-    started: float
     warehouse: str
     """The URL of the warehouse database, created for this cluster."""
 
@@ -206,7 +207,6 @@ def airflow_cluster(
         migrated = airflow_cli(env, "db", "migrate")
         assert migrated.returncode == 0, migrated.stderr[-3000:]
         logs = airflow_home.home
-        started = time.monotonic()
         celery = executor == "CeleryExecutor"
         with (
             airflow_services(env, logs),
@@ -215,10 +215,9 @@ def airflow_cluster(
             wait_for(
                 "the dag-processor to parse shop_lean",
                 lambda: metadata(env, "SELECT 1 FROM dag WHERE dag_id = 'shop_lean'"),
-                started,
                 logs,
             )
-            yield Cluster(env, logs, holds, bucket, workers, started, warehouse)
+            yield Cluster(env, logs, holds, bucket, workers, warehouse)
 
 
 def backfill_three(cluster: Cluster, project: Project) -> tuple[float, dict[str, str]]:
@@ -239,7 +238,6 @@ def backfill_three(cluster: Cluster, project: Project) -> tuple[float, dict[str,
             and len(s) == 3
             and s
         ),
-        cluster.started,
         cluster.logs,
     )
     return time.monotonic() - began, states
@@ -250,7 +248,7 @@ def test_celery_workers_share_nothing_but_the_object_store(
 ) -> None:
     with airflow_cluster(tmp_path, project, postgres, s3_server) as cluster:
         env, holds, bucket, workers = cluster.env, cluster.holds, cluster.bucket, cluster.workers
-        started, logs = cluster.started, cluster.logs
+        logs = cluster.logs
         # 1. three intervals, handed to Airflow, run by both workers through S3
         seconds, states = backfill_three(cluster, project)
         print(f"three-interval backfill on Celery: {seconds:.1f} s")
@@ -271,7 +269,6 @@ def test_celery_workers_share_nothing_but_the_object_store(
         holder = wait_for(
             "a load to reach apply:data",
             lambda: held.exists() and held.read_text().split(),
-            started,
             logs,
         )
         victim = holder[1]
@@ -282,7 +279,6 @@ def test_celery_workers_share_nothing_but_the_object_store(
         final = wait_for(
             "the killed run to finish",
             lambda: run_states(env)[run_id] in ("success", "failed") and run_states(env)[run_id],
-            started,
             logs,
         )
         attempts = tries(env, run_id)
@@ -307,7 +303,6 @@ def test_celery_workers_share_nothing_but_the_object_store(
         wait_for(
             "load_fct_orders to start",
             lambda: held.exists() and held.read_text(),
-            started,
             logs,
         )
         fs = s3_server.filesystem()
@@ -322,7 +317,6 @@ def test_celery_workers_share_nothing_but_the_object_store(
                 run_states(env)[deleted_run] in ("success", "failed")
                 and run_states(env)[deleted_run]
             ),
-            started,
             logs,
         )
         assert final == "failed"
