@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,36 @@ def is_local(uri: str) -> bool:
     return "://" not in uri or uri.startswith("file://")
 
 
-def _cache_root() -> Path:
+_scope: Path | None = None
+"""The folder of this process's copies while a ``task_cache`` is open."""
+
+
+def _base() -> Path:
     return Path(os.environ.get("DAGWRIGHT_STAGING_CACHE") or tempfile.gettempdir()) / (
         "dagwright-staging-cache"
     )
+
+
+def _cache_root() -> Path:
+    return _scope or _base()
+
+
+@contextmanager
+def task_cache() -> Iterator[None]:
+    """Within it, this process's local copies of remote staged files (its uploads' spools,
+    its downloads) live in a folder of its own, removed on exit: an Airflow task needs
+    none after it ends (the data is in the store), and a worker's disk would otherwise
+    fill with every run it served."""
+    global _scope
+    _base().mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="task-", dir=_base()))
+    _scope = folder
+    try:
+        yield
+    finally:
+        _scope = None
+        _fresh.difference_update({p for p in _fresh if folder in p.parents})
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _cache_file(uri: str) -> Path:

@@ -133,6 +133,7 @@ def run_stage(spec_path: str, stage_id: str, partitioned: bool = False) -> dict[
     from dagwright.context import RunContext
     from dagwright.executor import StageExecutor, StageResult, make_loader
     from dagwright.spec.params import run_values
+    from dagwright.spool import task_cache
 
     context = get_current_context()
     ti = context["ti"]
@@ -157,7 +158,8 @@ def run_stage(spec_path: str, stage_id: str, partitioned: bool = False) -> dict[
             sid: StageResult.from_dict(ti.xcom_pull(task_ids=sid)) for sid in executor.needs(stage)
         }
         try:
-            result = executor.run(stage, results)
+            with task_cache():
+                result = executor.run(stage, results)
         finally:
             loader.close()
     except Exception as exc:

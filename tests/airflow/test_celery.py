@@ -258,6 +258,9 @@ def test_celery_workers_share_nothing_but_the_object_store(
         uris = staged_uris(env)
         assert uris and all(u.startswith(f"{bucket}/staging/shop_lean/") for u in uris), uris
         assert not (project.root / ".dagwright" / "staging").exists()
+        # and no worker keeps a local copy of what its tasks staged or read
+        for name in WORKERS:
+            assert not list((logs / name / "cache").rglob("*.parquet")), name
 
         # 2. SIGKILL the worker holding a load between its data and its commit
         (holds / "apply:data.armed").touch()
