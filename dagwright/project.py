@@ -22,6 +22,19 @@ def pipeline_specs(
     return load_specs(discover([folder]) if folder.is_dir() else [])
 
 
+def one_per_destination(specs: list[PipelineSpec]) -> list[PipelineSpec]:
+    """The first spec writing to each distinct destination: the state (run log, ledgers,
+    check results) lives in the destination, so each is read once."""
+    seen: set[str] = set()
+    firsts = []
+    for spec in specs:
+        key = repr(spec.model.destination)
+        if key not in seen:
+            seen.add(key)
+            firsts.append(spec)
+    return firsts
+
+
 def find_pipeline(project: str | Path, name: str) -> PipelineSpec:
     """A pipeline by name (or by the path of its YAML file)."""
     path = Path(name)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dagwright.reuse import LAST
-from dagwright.spool import is_local, remove_run
+from dagwright.spool import filesystem, remove_run
 
 UNKNOWN = "unknown"
 """The state of a staged run the run log does not hold (its pipeline or log is gone)."""
@@ -33,12 +33,6 @@ class StagedRun:
         return now - self.modified
 
 
-def _fs(root: str) -> tuple[Any, str]:
-    from fsspec.core import url_to_fs
-
-    return url_to_fs(root.removeprefix("file://") if is_local(root) else root)
-
-
 def _modified(info: Mapping[str, Any]) -> datetime | None:
     value = info.get("mtime", info.get("LastModified", info.get("last_modified")))
     if isinstance(value, datetime):
@@ -51,7 +45,7 @@ def _modified(info: Mapping[str, Any]) -> datetime | None:
 def staged_runs(root: str, pipelines: Iterable[str] | None = None) -> list[StagedRun]:
     """Every run folder under ``root`` (of ``pipelines`` only, when given), newest first;
     ``_last`` (the outputs kept for selective runs) is not a run and is never listed."""
-    fs, base = _fs(root)
+    fs, base = filesystem(root)
     base = base.rstrip("/")
     if not fs.isdir(base):
         return []

@@ -58,7 +58,8 @@ def _cache_file(uri: str) -> Path:
     return _cache_root() / protocol / rest.lstrip("/")
 
 
-def _fs(uri: str) -> tuple[Any, str]:
+def filesystem(uri: str) -> tuple[Any, str]:
+    """The fsspec filesystem of a staged URI or folder (local paths too) and its path there."""
     from fsspec.core import url_to_fs
 
     return url_to_fs(uri)
@@ -76,7 +77,7 @@ def fetch(uri: str) -> str:
     cached = _cache_file(uri)
     if cached in _fresh:
         return str(cached)
-    fs, path = _fs(uri)
+    fs, path = filesystem(uri)
     try:
         if not cached.exists() or cached.stat().st_size != fs.size(path):
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +106,7 @@ def publish(uri: str) -> None:
         return
     spooled = _cache_file(uri)
     if spooled.exists():
-        fs, path = _fs(uri)
+        fs, path = filesystem(uri)
         parent = path.rsplit("/", 1)[0]
         if parent:
             fs.makedirs(parent, exist_ok=True)
@@ -123,6 +124,6 @@ def remove_run(staging_dir: str) -> None:
     local = _cache_file(staging_dir)
     _fresh.difference_update({p for p in _fresh if local in p.parents})
     shutil.rmtree(local, ignore_errors=True)
-    fs, path = _fs(staging_dir)
+    fs, path = filesystem(staging_dir)
     if fs.exists(path):
         fs.rm(path, recursive=True)

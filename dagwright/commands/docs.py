@@ -25,17 +25,12 @@ def handle(args: argparse.Namespace) -> int:
     from dagwright.errors import DagwrightError
     from dagwright.executor import make_loader
     from dagwright.plan import build_plan
-    from dagwright.project import pipeline_specs
+    from dagwright.project import one_per_destination, pipeline_specs
     from expectations.runner import VALIDATIONS_TABLE
 
     specs, _ = pipeline_specs(args.project, args.pipeline)
     rows: list[dict] = []
-    seen: set[str] = set()
-    for spec in specs:
-        key = repr(spec.model.destination)
-        if key in seen:
-            continue
-        seen.add(key)
+    for spec in one_per_destination(specs):
         loader = make_loader(build_plan(spec))
         try:
             table = read_optional(loader, VALIDATIONS_TABLE)

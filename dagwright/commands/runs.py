@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dagwright.state import RunRecord
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,30 +18,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=handle)
 
 
-def handle(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
+def run_log(
+    project: str, pipeline: str | None, limit: int, console: Console
+) -> tuple[list[RunRecord], int]:
+    """The recent runs of every destination the project's specs (or ``pipeline``) write to,
+    and how many run logs could not be read (each named in a note on ``console``)."""
     from rich.text import Text
 
     from dagwright.errors import DagwrightError
     from dagwright.executor import make_loader
     from dagwright.plan import build_plan
-    from dagwright.project import pipeline_specs
+    from dagwright.project import one_per_destination, pipeline_specs
 
-    specs, _ = pipeline_specs(args.project, args.pipeline)
-    runs = []
-    seen_destinations: set[str] = set()
-    console = Console(highlight=False)
+    specs, _ = pipeline_specs(project, pipeline)
+    runs: list[RunRecord] = []
     unreadable = 0
-    for spec in specs:
-        key = repr(spec.model.destination)
-        if key in seen_destinations:
-            continue
-        seen_destinations.add(key)
+    for spec in one_per_destination(specs):
         try:
             loader = make_loader(build_plan(spec))
             try:
-                runs += loader.state.recent_runs(args.pipeline, args.limit)
+                runs += loader.state.recent_runs(pipeline, limit)
             finally:
                 loader.close()
         except DagwrightError as exc:
@@ -43,6 +45,15 @@ def handle(args: argparse.Namespace) -> int:
             console.print(
                 Text(f"note: the run log of {spec.name} ({spec.path.name}) cannot be read: {exc}")
             )
+    return runs, unreadable
+
+
+def handle(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    runs, unreadable = run_log(args.project, args.pipeline, args.limit, console)
     runs.sort(key=lambda r: r.started_at, reverse=True)
     table = Table(
         "run id", "pipeline", "interval", "status", "started", "seconds", "rows loaded", "error"

@@ -41,35 +41,6 @@ def _age(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
-def _states(args: argparse.Namespace, console) -> dict[str, str]:  # noqa: ANN001
-    """Run id -> status, from the run log of every destination the pipelines write to."""
-    from rich.text import Text
-
-    from dagwright.errors import DagwrightError
-    from dagwright.executor import make_loader
-    from dagwright.plan import build_plan
-    from dagwright.project import pipeline_specs
-
-    specs, _ = pipeline_specs(args.project, args.pipeline)
-    states: dict[str, str] = {}
-    seen: set[str] = set()
-    for spec in specs:
-        key = repr(spec.model.destination)
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            loader = make_loader(build_plan(spec))
-            try:
-                for run in loader.state.recent_runs(args.pipeline, 100_000):
-                    states[run.run_id] = run.status
-            finally:
-                loader.close()
-        except DagwrightError as exc:
-            console.print(Text(f"note: the run log of {spec.name} cannot be read: {exc}"))
-    return states
-
-
 def handle(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
@@ -77,6 +48,7 @@ def handle(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from dagwright.commands.runs import run_log
     from dagwright.errors import ConfigError
     from dagwright.retention import matching, purge, purgeable, staged_runs, with_states
     from dagwright.spec.types import parse_duration
@@ -93,7 +65,8 @@ def handle(args: argparse.Namespace) -> int:
     pipelines = [args.pipeline] if args.pipeline else None
     runs = staged_runs(root, pipelines)
     if runs:
-        runs = with_states(runs, _states(args, console))
+        logged, _ = run_log(args.project, args.pipeline, 100_000, console)
+        runs = with_states(runs, {r.run_id: r.status for r in logged})
     now = datetime.now(UTC)
     chosen = matching(runs, now, older_than, args.failed)
     if args.purge:

@@ -56,7 +56,7 @@ def find_run(
     """The run ``run_id`` (a unique prefix will do), or the newest run, with its plan."""
     from dagwright.executor import make_loader
     from dagwright.plan import build_plan
-    from dagwright.project import dags_dir, find_pipeline
+    from dagwright.project import dags_dir, find_pipeline, one_per_destination
     from dagwright.spec.load import discover, load_specs
 
     if pipeline:
@@ -69,15 +69,10 @@ def find_run(
         )
     found: list[tuple[Plan, Loader, RunRecord]] = []
     opened: list[Loader] = []
-    seen: set[str] = set()
-    for spec in specs:
+    for spec in one_per_destination(specs):
         plan = build_plan(spec)
         loader = make_loader(plan)
         opened.append(loader)
-        key = repr(spec.model.destination)
-        if key in seen:
-            continue
-        seen.add(key)
         try:
             recent = loader.state.recent_runs(pipeline, 100_000 if run_id else 1)
         except DagwrightError:
