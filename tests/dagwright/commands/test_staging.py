@@ -86,3 +86,31 @@ def test_a_bad_age_is_refused(project: Project) -> None:
     bad = project.cli("staging", "--purge", "--older-than", "a week")
     assert bad.returncode != 0
     assert "--older-than: 'a week' is not a duration" in bad.stdout + bad.stderr
+
+
+def test_a_running_run_is_never_purged(project: Project, load_pipeline) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from dagwright.executor import make_loader
+    from dagwright.plan import build_plan
+    from dagwright.state import RunRecord
+
+    spec = project.write_spec("fragile", SPEC % ("counts", "counted"))
+    loader = make_loader(build_plan(load_pipeline(spec)))
+    try:
+        started = datetime.now(UTC)
+        loader.state.record_run(
+            RunRecord("busy", "fragile", None, None, "running", started, runner="airflow")
+        )
+    finally:
+        loader.close()
+    folder = project.root / ".dagwright" / "staging" / "fragile" / "busy"
+    folder.mkdir(parents=True)
+    (folder / "extract_orders.parquet").write_bytes(b"x" * 10)
+
+    listed = project.cli("staging", env={"COLUMNS": "200"})
+    assert rows(listed.stdout)["busy"][2] == "running", listed.stdout
+    purged = project.cli("staging", "--purge")
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    assert "no staged runs to remove" in purged.stdout
+    assert staged(project, "fragile") == ["busy"]
