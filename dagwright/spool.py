@@ -48,8 +48,7 @@ def task_cache() -> Iterator[None]:
         yield
     finally:
         _scope = None
-        _fresh.difference_update({p for p in _fresh if folder in p.parents})
-        shutil.rmtree(folder, ignore_errors=True)
+        _forget(folder)
 
 
 def _cache_file(uri: str) -> Path:
@@ -114,6 +113,12 @@ def publish(uri: str) -> None:
         _fresh.add(spooled)
 
 
+def _forget(folder: Path) -> None:
+    """Delete the local copies under ``folder`` and this process's note of them."""
+    _fresh.difference_update({p for p in _fresh if folder in p.parents})
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def remove_run(staging_dir: str) -> None:
     """Delete a run's staged files, remote ones and their local copies."""
     if is_local(staging_dir):
@@ -122,8 +127,7 @@ def remove_run(staging_dir: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
         return
     local = _cache_file(staging_dir)
-    _fresh.difference_update({p for p in _fresh if local in p.parents})
-    shutil.rmtree(local, ignore_errors=True)
+    _forget(local)
     fs, path = filesystem(staging_dir)
     if fs.exists(path):
         fs.rm(path, recursive=True)
