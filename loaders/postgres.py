@@ -264,6 +264,8 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
         import pyarrow as pa
         from psycopg.types.string import TextLoader
 
+        from loaders.typemap import json_column
+
         assert isinstance(s, PostgresSession)
         with s.con.cursor() as cur:
             for name in JSON_TYPES:  # JSON as its text, not parsed into Python objects
@@ -275,25 +277,10 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
         if not rows:
             return pa.table({n: pa.array([], pa.null()) for n in names})
         columns = {
-            n: _json_column([r[i] for r in rows]) if n in json_columns else [r[i] for r in rows]
+            n: json_column([r[i] for r in rows]) if n in json_columns else [r[i] for r in rows]
             for i, n in enumerate(names)
         }
         return pa.table(columns)
-
-
-def _json_column(texts: list[str | None]) -> pa.Array:
-    """A jsonb column read back: as the Arrow type its documents share (the lists and
-    structs a batch loaded as JSONB), else as their text (``arrow.json``)."""
-    import json
-
-    import pyarrow as pa
-
-    from loaders.typemap import as_json
-
-    try:
-        return pa.array([None if t is None else json.loads(t) for t in texts])
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return as_json(pa.array(texts, pa.string()))
 
 
 class PostgresSession(Session):
@@ -343,6 +330,8 @@ def _csv_ready(array: pa.Array) -> pa.Array:
     import pyarrow.compute as pc
     import pyarrow.types as at
 
+    from loaders.typemap import jsonable
+
     t = array.type
     if isinstance(t, pa.BaseExtensionType):  # arrow.json: its text, as JSONB reads it
         return _csv_ready(array.storage)
@@ -369,31 +358,12 @@ def _csv_ready(array: pa.Array) -> pa.Array:
         or at.is_map(t)
     ):
         return pa.array(
-            [None if v is None else json.dumps(_jsonable(v)) for v in array.to_pylist()],
+            [None if v is None else json.dumps(jsonable(v)) for v in array.to_pylist()],
             pa.string(),
         )
     if str(t) in ("string_view", "binary_view"):
         return pc.cast(array, pa.string())
     return array
-
-
-def _jsonable(value: Any) -> Any:
-    from datetime import date, datetime, time
-    from decimal import Decimal
-
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        if value and all(isinstance(i, tuple) and len(i) == 2 for i in value):
-            return {str(k): _jsonable(v) for k, v in value}
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
 
 
 def _redact(text: str) -> str:

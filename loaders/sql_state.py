@@ -84,11 +84,16 @@ STATE_MIGRATIONS = [
 already, the statement adding it when the count is 0)."""
 
 
-def create_state(execute: Callable[[str], list[tuple]]) -> None:
-    """Create the state tables, or bring an older version's up to date."""
-    for ddl in STATE_DDL:
-        execute(ddl)
-    for probe, change in STATE_MIGRATIONS:
+def create_state(
+    execute: Callable[[str], list[tuple]],
+    ddl: list[str] = STATE_DDL,
+    migrations: list[tuple[str, str]] = STATE_MIGRATIONS,
+) -> None:
+    """Create the state tables, or bring an older version's up to date; a warehouse whose
+    types differ from these gives its own ``ddl`` (MySQL)."""
+    for statement in ddl:
+        execute(statement)
+    for probe, change in migrations:
         if not execute(probe)[0][0]:
             execute(change)
 

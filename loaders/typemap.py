@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlglot.expressions as exp
 
@@ -35,7 +35,7 @@ INTEGERS: dict[T, tuple[bool, int]] = {
     T.UBIGINT: (False, 64),
 }
 FLOATS = {T.FLOAT: 32, T.DOUBLE: 64}
-TEXTS = {T.VARCHAR, T.TEXT, T.CHAR, T.NVARCHAR, T.NCHAR}
+TEXTS = {T.VARCHAR, T.TEXT, T.CHAR, T.NVARCHAR, T.NCHAR, T.TINYTEXT, T.MEDIUMTEXT, T.LONGTEXT}
 TIMESTAMPS = {T.TIMESTAMP, T.TIMESTAMP_S, T.TIMESTAMP_MS, T.TIMESTAMP_NS, T.DATETIME}
 JSONS = {T.JSON, T.JSONB}
 DECIMALS = {T.DECIMAL, T.BIGDECIMAL}
@@ -129,6 +129,39 @@ def as_json(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if not pa.types.is_string(array.type):
         array = array.cast(pa.string())
     return pa.ExtensionArray.from_storage(json_type(), array)
+
+
+def jsonable(value: Any) -> Any:
+    """A nested Arrow value (``to_pylist``) as JSON can hold it: maps as objects."""
+    from datetime import date, datetime, time
+    from decimal import Decimal
+
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if value and all(isinstance(i, tuple) and len(i) == 2 for i in value):
+            return {str(k): jsonable(v) for k, v in value}
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def json_column(texts: list[str | None]) -> pa.Array:
+    """A JSON column read back: as the Arrow type its documents share (the lists and
+    structs a batch loaded as JSON), else as their text (``arrow.json``)."""
+    import json
+
+    import pyarrow as pa
+
+    try:
+        return pa.array([None if t is None else json.loads(t) for t in texts])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return as_json(pa.array(texts, pa.string()))
 
 
 _DUCKDB_SCALARS = {

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -156,6 +156,13 @@ class SQLLoader(Loader[ConfigT]):
     dialect: ClassVar[str]
     retries: ClassVar[int] = 3
     state_class: ClassVar[type[SQLState]] = SQLState
+    transactional_ddl: ClassVar[bool] = True
+    """Whether DDL takes part in a transaction (DuckDB, PostgreSQL). Where it commits the
+    open transaction instead (MySQL, Snowflake), a load stages the batch, checks it and
+    creates or evolves the table first, under the table's lock (``hold_table``), and only
+    then opens the transaction in which the data, the ledger and the watermarks change
+    together: a failed load can leave a new empty table or a new column, never rows or
+    state of its own."""
 
     def __init__(self, config: ConfigT, project_root: Path) -> None:
         super().__init__(config, project_root)
@@ -178,6 +185,34 @@ class SQLLoader(Loader[ConfigT]):
 
     def lock(self, s: Session, pipeline: str, table_name: str) -> None:
         """Serialise loads of one table (inside the load's transaction)."""
+
+    def hold_table(
+        self, s: Session, pipeline: str, table_name: str
+    ) -> AbstractContextManager[None]:
+        """Serialise loads of one table for the whole load, DDL included, where DDL is not
+        transactional (the session's lock); the transaction's ``lock`` does it otherwise."""
+        return nullcontext()
+
+    def drop_stage(self, s: Session, stage: exp.Table) -> None:
+        s.execute(render(DROP_STAGE, self.dialect, stage=stage))
+
+    def clear(self, target: exp.Table) -> exp.Expression:
+        """The statement emptying ``target`` inside the load's transaction (replace)."""
+        return exp.TruncateTable(expressions=[target.copy()])
+
+    def column_type(self, arrow_type: pa.DataType, column: str) -> exp.DataType:
+        """The SQL type a batch column of ``arrow_type`` gets (``loaders.typemap``)."""
+        from loaders.typemap import sql_type
+
+        return sql_type(arrow_type, self.dialect, column)
+
+    def system_type(self, kind: str) -> exp.DataType:
+        """The type of a column dagwright adds: ``text``, ``timestamptz`` or ``boolean``."""
+        from loaders.typemap import build
+
+        if kind == "text":
+            return build("TEXT" if self.dialect == "postgres" else "VARCHAR", self.dialect)
+        return build(kind.upper(), self.dialect)
 
     def create_schema(self, s: Session, schema: exp.Identifier) -> None:
         s.execute(render(CREATE_SCHEMA, self.dialect, schema=schema))
@@ -226,9 +261,8 @@ class SQLLoader(Loader[ConfigT]):
 
     def batch_columns(self, uri: str) -> dict[str, exp.DataType]:
         from dagwright.staging import arrow_schema
-        from loaders.typemap import sql_type
 
-        return {f.name: sql_type(f.type, self.dialect, f.name) for f in arrow_schema(uri)}
+        return {f.name: self.column_type(f.type, f.name) for f in arrow_schema(uri)}
 
     def plan_load(self, table_name: str, load: Load) -> list[str]:
         from loaders.typemap import build
@@ -275,10 +309,13 @@ class SQLLoader(Loader[ConfigT]):
         self._check_reserved(table_name, load, batch)
         now = datetime.now(UTC)
         notes: list[str] = []
-        with self.session() as s:
-            s.execute("BEGIN")
+        ddl_in_transaction = self.transactional_ddl
+        with self.session() as s, self.hold_table(s, state.pipeline, table_name):
+            if ddl_in_transaction:
+                s.execute("BEGIN")
             try:
-                self.lock(s, state.pipeline, table_name)
+                if ddl_in_transaction:
+                    self.lock(s, state.pipeline, table_name)
                 conflict = self.state.conflict(s, state)
                 if conflict is not None:
                     s.execute("ROLLBACK")
@@ -289,7 +326,7 @@ class SQLLoader(Loader[ConfigT]):
                         skipped=f"{conflict}; nothing loaded",
                     )
                 crash_point("stage:start")
-                s.execute(render(DROP_STAGE, self.dialect, stage=stage))
+                self.drop_stage(s, stage)
                 self.stage(s, stage, data.uri, batch)
                 crash_point("stage:done")
                 interval = state.interval_start is not None
@@ -310,6 +347,8 @@ class SQLLoader(Loader[ConfigT]):
                     statements = self._apply(
                         load, target, stage, cols, list(batch), interval, previous
                     )
+                if not ddl_in_transaction:
+                    s.execute("BEGIN")
                 for statement, params in statements:
                     s.run(statement, self._params(params, state, now, stamp))
                 crash_point("apply:data")
@@ -415,20 +454,14 @@ class SQLLoader(Loader[ConfigT]):
     # -- schema contract ---------------------------------------------------------------
 
     def _system_types(self, load: Load) -> dict[str, exp.DataType]:
-        from loaders.typemap import build
-
-        text = "TEXT" if self.dialect == "postgres" else "VARCHAR"
         types: dict[str, exp.DataType] = {}
         if load.lineage:
-            types |= {
-                LOAD_ID: build(text, self.dialect),
-                LOADED_AT: build("TIMESTAMPTZ", self.dialect),
-            }
+            types |= {LOAD_ID: self.system_type("text"), LOADED_AT: self.system_type("timestamptz")}
         if load.write == "scd2":
             types |= {
-                VALID_FROM: build("TIMESTAMPTZ", self.dialect),
-                VALID_TO: build("TIMESTAMPTZ", self.dialect),
-                IS_CURRENT: build("BOOLEAN", self.dialect),
+                VALID_FROM: self.system_type("timestamptz"),
+                VALID_TO: self.system_type("timestamptz"),
+                IS_CURRENT: self.system_type("boolean"),
             }
         return types
 
@@ -540,7 +573,7 @@ class SQLLoader(Loader[ConfigT]):
             ids = exp.In(this=_col(LOAD_ID), expressions=[_param() for _ in previous])
             out.append((exp.delete(target.copy(), where=ids), list(previous)))
         elif write == "replace":
-            out.append((exp.TruncateTable(expressions=[target.copy()]), []))
+            out.append((self.clear(target), []))
         elif write == "merge":
             out.append((exp.delete(target.copy(), where=_in_stage(load.primary_key, stage)), []))
         elif write == "delete_insert" and load.merge_key:
@@ -661,7 +694,7 @@ class SQLLoader(Loader[ConfigT]):
         ``part`` numbers the appends of one transaction (each stages its own batch)."""
         target, stage = self.target(table_name), table(f"{STAGE}_{part}")
         batch = self.batch_columns(path)
-        s.execute(render(DROP_STAGE, self.dialect, stage=stage))
+        self.drop_stage(s, stage)
         self.stage(s, stage, path, batch)
         if target.args.get("db"):
             self.create_schema(s, target.args["db"])

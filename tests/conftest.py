@@ -108,6 +108,15 @@ def postgres():
 
 
 @pytest.fixture(scope="session")
+def mariadb():
+    """A real MariaDB server on 127.0.0.1 for the whole test session (per worker)."""
+    from tests.support.mariadb import mariadb_server
+
+    with mariadb_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def s3_server():
     """A real S3-compatible server (moto) on 127.0.0.1 for the whole test session."""
     from tests.support.s3 import s3_server as start

@@ -1,4 +1,4 @@
-"""A destination per test, on DuckDB or on the real PostgreSQL server, and ways to load it.
+"""A destination per test, on DuckDB or on real PostgreSQL and MariaDB servers, and ways to load it.
 
 ``Warehouse.load(rows, day=...)`` stages ``rows`` as Parquet and loads them through the
 loader's ``load`` for the data interval of that day (or no interval), exactly as the
@@ -84,7 +84,10 @@ class Warehouse:
         data = self.arrow(table)
         if not lineage:
             data = data.drop_columns([c for c in data.column_names if c.startswith("_dagwright")])
-        return sorted(data.to_pylist(), key=lambda r: [str(v) for v in r.values()])
+        rows = data.to_pylist()
+        if self.kind == "mysql":  # DATETIME keeps no time zone: the columns dagwright adds hold UTC
+            rows = [{k: _utc(v) if k in INSTANTS else v for k, v in r.items()} for r in rows]
+        return sorted(rows, key=lambda r: [str(v) for v in r.values()])
 
     def watermark(self) -> Any:
         """The lowest mark of source ``src`` over the tables that took from it."""
@@ -99,14 +102,37 @@ class Warehouse:
         )
 
 
+INSTANTS = ("valid_from", "valid_to", "_dagwright_loaded_at")
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def make_warehouse(kind: str, root: Path, request: pytest.FixtureRequest) -> Warehouse:
     if kind == "duckdb":
         return Warehouse(kind, root, {"loader": "duckdb", "path": str(root / "w.duckdb")})
     if kind == "parquet":
         return Warehouse(kind, root, {"loader": "parquet", "path": str(root / "lake")})
+    import os
+
+    if kind == "mysql":
+        server = request.getfixturevalue("mariadb")
+        name = f"wh_{uuid.uuid4().hex[:8]}"
+        database = f"d_{uuid.uuid4().hex[:8]}"
+        server.execute(f"CREATE DATABASE `{database}`")
+        url = server.url.rsplit("/", 1)[0] + "/" + database
+        os.environ[f"DAGWRIGHT_CONN_{name.upper()}"] = url
+        return Warehouse(
+            kind,
+            root,
+            {"loader": "mysql", "connection": name, "lock_timeout": 20},
+            env={f"DAGWRIGHT_CONN_{name.upper()}": url},
+        )
     server = request.getfixturevalue("postgres")
     name = f"wh_{uuid.uuid4().hex[:8]}"
-    import os
 
     os.environ[f"DAGWRIGHT_CONN_{name.upper()}"] = server.url
     schema = f"s_{uuid.uuid4().hex[:8]}"
@@ -118,9 +144,10 @@ def make_warehouse(kind: str, root: Path, request: pytest.FixtureRequest) -> War
     )
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", "postgres", "mysql"])
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
-    """An empty destination: a DuckDB file, or a fresh schema on the PostgreSQL server."""
+    """An empty destination: a DuckDB file, a fresh schema on the PostgreSQL server, or a
+    fresh database on the MariaDB server."""
     return make_warehouse(request.param, tmp_path, request)
 
 
