@@ -30,7 +30,8 @@ SPECS: dict[str, dict[str, Any]] = {
 }
 COMMITTED = "commit:done"
 POINTS = ["stage", "apply:data", "apply:state", COMMITTED]
-"""``stage`` is ``stage:copy`` on PostgreSQL (after the first COPY batch), else ``stage:done``."""
+"""``stage`` is ``stage:copy`` on PostgreSQL and MySQL (after the first COPY or LOAD DATA
+batch), else ``stage:done``."""
 EXTRA = [("append", "stage:start"), ("append", "apply:start")]
 
 
@@ -88,8 +89,10 @@ def test_a_killed_load_leaves_before_or_after_and_a_rerun_converges(
 ) -> None:
     if warehouse.kind == "postgres":
         warehouse.config["copy_batch_rows"] = 40
+    if warehouse.kind == "mysql":
+        warehouse.config["load_batch_rows"] = 40
     if point == "stage":
-        point = "stage:copy" if warehouse.kind == "postgres" else "stage:done"
+        point = "stage:copy" if warehouse.kind in ("postgres", "mysql") else "stage:done"
     expected = clean_run(warehouse.kind, write, tmp_path / "clean", request)
 
     w = warehouse
