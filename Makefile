@@ -38,12 +38,17 @@ browser:
 	       && apt-get update -qq && apt-get install -y -qq chromium; } \
 	  || echo "note: no chromium found; the report test will fail until you run: sudo apt-get install -y chromium (or set DAGWRIGHT_SKIP_BROWSER=1)"
 
-# The Celery test runs a real Redis broker (Debian's redis-server package).
+# The Celery test runs a real Redis broker (Debian's redis-server package); the MySQL
+# destination's tests a real MariaDB server (mariadb-server).
 servers:
 	@command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] \
 	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 	       && apt-get update -qq && apt-get install -y -qq redis-server; } \
 	  || echo "note: no redis-server found; the Celery test will fail until you run: sudo apt-get install -y redis-server"
+	@command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server; } \
+	  || echo "note: no mariadbd found; the MySQL tests will fail until you run: sudo apt-get install -y mariadb-server"
 
 test: $(VENV)/.installed-dev browser servers
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
