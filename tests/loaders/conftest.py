@@ -164,3 +164,8 @@ def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
 @pytest.fixture
 def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
     return make_warehouse("postgres", tmp_path, request)
+
+
+@pytest.fixture
+def my(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
+    return make_warehouse("mysql", tmp_path, request)

@@ -1,0 +1,161 @@
+"""The MySQL loader end to end on a real MariaDB server: the CLI, bulk staging of hostile
+values, values LOAD DATA would change refused with their row and column, locks, what a
+failed load leaves, and clear errors."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dagwright.errors import ConfigError, DagwrightError, DataError
+from loaders.mysql import _lock_name
+from tests.conftest import Project
+from tests.loaders.conftest import Warehouse
+from tests.loaders.test_postgres import SPEC, _orders
+
+MYSQL_SPEC = SPEC.replace("orders_pg", "orders_my").replace(
+    'destination: {loader: postgres, connection: warehouse_pg, schema: "shop data"}',
+    'destination: {loader: mysql, connection: warehouse_my, schema: "shop data"}',
+)
+
+
+def test_cli_run_into_mariadb_and_rerun(project: Project, mariadb) -> None:  # noqa: ANN001
+    project.write_spec("orders_my", MYSQL_SPEC)
+    env = {"DAGWRIGHT_CONN_WAREHOUSE_MY": mariadb.url}
+    args = ("run", "orders_my", "--start", "2026-01-01", "--end", "2026-01-03")
+    first = project.cli(*args, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    expected = _orders(project, "2026-01-01", "2026-01-03")
+    assert len(expected) > 100
+    contents = "select order_id, customer_id, status from `shop data`.`{table}` order by 1"
+    assert mariadb.execute(contents.format(table="fct_orders")) == expected
+    again = project.cli(*args, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    for table in ("fct_orders", "orders_by_day"):
+        assert mariadb.execute(contents.format(table=table)) == expected, table
+    loads = mariadb.execute(
+        "select table_name, count(*) from _dagwright.loads where pipeline = 'orders_my' "
+        "group by table_name order by 1"
+    )
+    assert loads == [("fct_orders", 2), ("orders_by_day", 2)], "the rerun reloaded the interval"
+    runs = project.cli("runs", "orders_my", env=env)
+    assert runs.returncode == 0 and runs.stdout.count("success") == 2, runs.stdout
+
+
+HOSTILE = [
+    'a "quoted", comma',
+    "two\nlines\r\nand a tab\t",
+    "back\\slash \\N \\n",
+    "NULL",
+    "",
+    "emoji 🦆 and ünïcode",
+    "'single' and `backtick`",
+]
+
+
+def test_hostile_values_survive_bulk_staging(my: Warehouse) -> None:
+    import pyarrow as pa
+
+    rows = [{"id": i, "s": s, "b": s.encode()} for i, s in enumerate(HOSTILE)]
+    rows.append({"id": 99, "s": None, "b": None})
+    my.load("h", pa.Table.from_pylist(rows), write="merge", primary_key=["id"])
+    assert my.rows("h") == sorted(rows, key=lambda r: [str(v) for v in r.values()])
+
+
+def test_a_value_load_data_would_change_is_refused_with_its_row_and_column(
+    my: Warehouse,
+) -> None:
+    import pyarrow as pa
+
+    my.load("f", [{"id": 1, "x": 1.5}])
+    batch = pa.table({"id": [2, 3, 4], "x": [2.5, float("nan"), 3.5]})
+    with pytest.raises(DataError) as info:
+        my.load("f", batch, at=1)
+    text = str(info.value)
+    assert "column 'x'" in text.lower() or "`x`" in text, text
+    assert "row 2" in text, text
+    assert my.rows("f") == [{"id": 1, "x": 1.5}]
+    assert my.ledger() == [("f", my_day(0), 1)]
+
+
+def my_day(n: int):  # noqa: ANN201
+    from tests.loaders.conftest import day
+
+    return day(n)
+
+
+def test_a_failed_load_keeps_its_new_column_but_no_row_and_no_state(
+    my: Warehouse,
+    mariadb,  # noqa: ANN001
+) -> None:
+    """DDL commits in MySQL: a column the contract added before the data transaction
+    stays when that transaction fails, without a row of the batch or a ledger entry (what
+    the loader's docstring promises)."""
+    database = my.loader()._login()["database"]
+    mariadb.execute(f"create table `{database}`.`u` (id bigint, check (id > 0))")
+    my.load("u", [{"id": 1}], at=0)
+    with pytest.raises(DataError, match="MySQL refused the batch"):
+        my.load("u", [{"id": 2, "extra": "x"}, {"id": -1, "extra": "y"}], at=1)
+    assert my.rows("u") == [{"extra": None, "id": 1}]
+    assert my.ledger() == [("u", my_day(0), 1)]
+
+
+def test_a_wrong_password_is_a_clear_error_without_the_password(my: Warehouse, mariadb) -> None:  # noqa: ANN001
+    import os
+
+    var = next(iter(my.env))
+    os.environ[var] = os.environ[var].replace(mariadb.password, "wrong-Pa55")
+    with pytest.raises(ConfigError) as info:
+        my.load("t", [{"id": 1}])
+    assert "cannot connect to MySQL" in str(info.value)
+    assert "wrong-Pa55" not in str(info.value)
+
+
+def test_loads_of_one_table_wait_for_each_other(my: Warehouse, mariadb) -> None:  # noqa: ANN001
+    """Two loads of one table and interval at once: both wait for the table's named lock
+    (held here), then run one after the other; the interval's rows end up in it once."""
+    import time
+
+    my.load("t", [{"id": 0, "v": 0}], at=9)
+    errors: list[BaseException] = []
+
+    def load(n: int) -> None:
+        try:
+            my.load("t", [{"id": n, "v": i} for i in range(200)], at=0)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(n,)) for n in (1, 2)]
+    con = mariadb.connect()
+    try:
+        with con.cursor() as cur:
+            cur.execute("select get_lock(%s, 5)", [_lock_name(my.pipeline, "t")])
+            for t in threads:
+                t.start()
+            time.sleep(1.5)
+            assert all(t.is_alive() for t in threads), "both loads wait for the table's lock"
+            assert len(my.rows("t")) == 1, "nothing of them is in the table yet"
+            cur.execute("select release_lock(%s)", [_lock_name(my.pipeline, "t")])
+    finally:
+        con.close()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    rows = my.rows("t")
+    assert len(rows) == 201, "the interval's rows once: the second load replaced the first's"
+    assert {r["id"] for r in rows if r["v"] == 0} in ({0, 1}, {0, 2})
+
+
+def test_a_held_table_lock_times_out_with_a_hint(my: Warehouse, mariadb) -> None:  # noqa: ANN001
+    my.load("t", [{"id": 1}])
+    my.config["lock_timeout"] = 1
+    con = mariadb.connect()
+    try:
+        with con.cursor() as cur:
+            cur.execute("select get_lock(%s, 5)", [_lock_name(my.pipeline, "t")])
+            with pytest.raises(DagwrightError, match="held its lock for more than 1s"):
+                my.load("t", [{"id": 2}], at=1)
+    finally:
+        con.close()
+    assert my.rows("t") == [{"id": 1}]
