@@ -57,6 +57,7 @@ JSON_CHECKED = """SELECT constraint_name FROM information_schema.check_constrain
     WHERE constraint_schema = COALESCE(?, DATABASE()) AND table_name = ?
       AND check_clause LIKE 'json_valid(%'"""
 """MariaDB's JSON columns: ``LONGTEXT`` with a ``json_valid`` check named as the column."""
+DROP_TEMPORARY = "DROP TEMPORARY TABLE IF EXISTS :stage"
 GET_LOCK = "SELECT GET_LOCK(?, ?)"
 RELEASE_LOCK = "SELECT RELEASE_LOCK(?)"
 IS_FREE_LOCK = "SELECT IS_FREE_LOCK(?)"
@@ -268,7 +269,9 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
             yield False
 
     def drop_stage(self, s: Session, stage: exp.Table) -> None:
-        s.execute(f"DROP TEMPORARY TABLE IF EXISTS {stage.sql(DIALECT)}")
+        from dagwright.sql.render import render
+
+        s.execute(render(DROP_TEMPORARY, DIALECT, stage=stage))
 
     def clear(self, target: exp.Table) -> exp.Expression:
         import sqlglot.expressions as exp
@@ -351,17 +354,29 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
     def dedupe_statements(self, stage: exp.Table, keys: list[str]) -> list[exp.Expression | str]:
         """MySQL cannot read a table it deletes from, nor open a temporary table twice in
         one statement: the rows to keep go to a second temporary table first."""
-        from dagwright.sql.render import ident
+        import sqlglot.expressions as exp
 
-        keep = f"{stage.sql(DIALECT)[:-1]}_keep`"
-        row = ident(ROW).sql(DIALECT)
-        by = ", ".join(ident(k).sql(DIALECT) for k in keys)
+        from dagwright.sql.render import ident, render, table
+        from loaders.typemap import build
+        from loaders.warehouse import insert
+
+        keep = table(f"{stage.name}_keep")
+        row = exp.column(ident(ROW))
+        create = create_table(keep, {ROW: build("BIGINT", DIALECT)}, temp=True)
+        create.this.expressions[0].append(
+            "constraints", exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint())
+        )
+        last = (
+            exp.select(exp.Max(this=row.copy()).as_(ident(ROW)))
+            .from_(stage.copy())
+            .group_by(*[exp.column(ident(k)) for k in keys])
+        )
+        kept = exp.In(this=row.copy(), query=exp.Subquery(this=exp.select(row).from_(keep)))
         return [
-            f"DROP TEMPORARY TABLE IF EXISTS {keep}",
-            f"CREATE TEMPORARY TABLE {keep} (PRIMARY KEY ({row})) "
-            f"SELECT MAX({row}) AS {row} FROM {stage.sql(DIALECT)} GROUP BY {by}",
-            f"DELETE s FROM {stage.sql(DIALECT)} AS s LEFT JOIN {keep} AS k "
-            f"ON s.{row} = k.{row} WHERE k.{row} IS NULL",
+            render(DROP_TEMPORARY, DIALECT, stage=keep),
+            create,
+            insert(keep, [ROW], last),
+            exp.delete(stage.copy(), where=exp.Not(this=kept)),
         ]
 
     def table_columns(self, s: Session, target: exp.Table) -> dict[str, exp.DataType] | None:
@@ -436,8 +451,8 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         return rows
 
     def run_pushdown(self, compiled: CompiledSql, values: Any, path: str) -> None:
-        """Run a pushed-down step's query here (``EXPLAIN`` first: a query MySQL refuses
-        fails before any row moves) and write its rows to ``path``."""
+        """Run a pushed-down step's query here and write its rows to ``path`` (a query
+        MySQL refuses fails before anything is written)."""
         import pyarrow.parquet as pq
         import pymysql
 
@@ -448,8 +463,6 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         with self.session() as s:
             assert isinstance(s, MySQLSession)
             try:
-                with s.con.cursor() as cur:
-                    cur.execute(f"EXPLAIN {sql}", bound)
                 table = self.fetch_arrow(s, sql, bound)
             except pymysql.err.MySQLError as exc:
                 raise SqlStepError(str(exc.args[-1])) from None

@@ -1,8 +1,9 @@
 """The differential corpus: one small shared data set and SQL transforms in many dialects.
 
 Each case is written in a non-DuckDB dialect. The test runs it through the framework on
-DuckDB and, translated, on a real PostgreSQL server, and compares the rows. ``postgres``
-holds the expected error text where the pair cannot be translated faithfully.
+DuckDB and, translated, on a real PostgreSQL server and a real MariaDB server, and compares
+the rows. ``postgres`` and ``mysql`` hold the expected error text where the case cannot be
+translated faithfully to that engine.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ class Case:
     """Expected error text when translating to PostgreSQL is not faithful."""
     duckdb: str | None = None
     """Expected error text when translating to DuckDB is not faithful."""
+    mysql: str | None = None
+    """Expected error text when translating to MySQL (MariaDB) is not faithful."""
 
 
 CASES = [

@@ -1,6 +1,7 @@
 """Differential tests: each corpus SQL step, run by the framework on DuckDB and, translated,
-on a real PostgreSQL server, must give the same rows (or, where no faithful translation
-exists, a clear error naming the construct and its line before anything runs)."""
+on a real PostgreSQL server and a real MariaDB server, must give the same rows (or, where no
+faithful translation exists, a clear error naming the construct and its line before anything
+runs)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from dagwright.context import Interval, RunContext
 from dagwright.errors import StageError
 from dagwright.spec.sections import Transform
 from tests.transforms.corpus import CASES, TABLES, Case
-from transforms.sql import SqlStepError, compile_sql, parse, referenced_tables, run_sql
+from transforms.sql import (
+    ParamStyle,
+    SqlStepError,
+    compile_sql,
+    parse,
+    referenced_tables,
+    run_sql,
+)
 
 INTERVAL = Interval(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
 
@@ -86,6 +94,41 @@ def pg(postgres):  # noqa: ANN001, ANN201 - a psycopg connection
     con.close()
 
 
+def _mysql_type(arrow_type: str) -> str:
+    """The column types the MySQL loader creates (``loaders.mysql``)."""
+    if arrow_type.startswith("decimal"):
+        return arrow_type.upper()
+    return {
+        "int64": "BIGINT",
+        "string": "LONGTEXT",
+        "date32": "DATE",
+        "timestamp": "DATETIME(6)",
+    }[arrow_type]
+
+
+@pytest.fixture(scope="module")
+def my(mariadb):  # noqa: ANN001, ANN201 - a PyMySQL connection
+    """The same tables on the real MariaDB server, in their own database; the session in
+    UTC, as the MySQL loader's."""
+    con = mariadb.connect()
+    with con.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'")
+        cur.execute("DROP DATABASE IF EXISTS dw_corpus")
+        cur.execute("CREATE DATABASE dw_corpus")
+        cur.execute("USE dw_corpus")
+        for name, (columns, rows) in TABLES.items():
+            cur.execute(
+                f"CREATE TABLE `{name}` ("
+                + ", ".join(f"`{c}` {_mysql_type(t)}" for c, t, _ in columns)
+                + ")"
+            )
+            cur.executemany(
+                f"INSERT INTO `{name}` VALUES ({', '.join(['%s'] * len(columns))})", rows
+            )
+    yield con
+    con.close()
+
+
 def _normal(value: Any) -> Any:
     if isinstance(value, Decimal):
         value = float(value)
@@ -124,26 +167,71 @@ def run_on_postgres(case: Case, con: Any) -> tuple[list[str], list]:
     return postgres_rows(con, compiled, compiled.values(INTERVAL))
 
 
+def run_on_mysql(case: Case, con: Any) -> tuple[list[str], list]:
+    """As ``loaders.mysql`` runs a pushed-down step: ``:name`` placeholders bound by PyMySQL,
+    timestamps in UTC."""
+    from loaders.mysql import named_pyformat
+
+    compiled = compile_sql(case.sql, case.dialect, "mysql")
+    values = compiled.values(INTERVAL)
+    assert values is None or isinstance(values, dict)
+    with con.cursor() as cur:
+        if values:
+            cur.execute(named_pyformat(compiled.sql), {k: _normal(v) for k, v in values.items()})
+        else:
+            cur.execute(compiled.sql)
+        return [d[0] for d in cur.description], list(cur.fetchall())
+
+
+def duckdb_side(
+    case: Case, staged: dict[str, Any], tmp_path: Path
+) -> tuple[list[str], list] | None:
+    """The case's columns and rows on DuckDB, or ``None`` where DuckDB refuses it as expected."""
+    assert case.dialect != "duckdb"
+    if not case.duckdb:
+        return run_on_duckdb(case, staged, tmp_path)
+    with pytest.raises(StageError) as failed:
+        run_on_duckdb(case, staged, tmp_path)
+    assert case.duckdb in str(failed.value) and f"transform {case.id!r}" in str(failed.value)
+    assert not (tmp_path / "out.parquet").exists()
+    return None
+
+
+def assert_refused(case: Case, engine: str, expected: str, style: ParamStyle) -> None:
+    """Compiling the case for ``engine`` fails before anything runs, naming the construct
+    and its line."""
+    with pytest.raises(SqlStepError) as caught:
+        compile_sql(case.sql, case.dialect, engine, style)
+    assert expected in str(caught.value)
+    assert caught.value.line is not None, str(caught.value)
+
+
+def assert_same_rows(
+    case: Case, duck: tuple[list[str], list] | None, other: tuple[list[str], list]
+) -> None:
+    assert duck is not None, "DuckDB refuses the case: the other engine must refuse it too"
+    (duck_columns, duck_rows), (other_columns, other_rows) = duck, other
+    assert [c.lower() for c in duck_columns] == [c.lower() for c in other_columns]
+    assert duck_rows, "the corpus query returned no rows on DuckDB"
+    assert _rows(duck_rows, case.ordered) == _rows(other_rows, case.ordered)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_same_rows_on_duckdb_and_postgres(case: Case, staged_inputs, pg, tmp_path: Path) -> None:
-    assert case.dialect != "duckdb"
-    if case.duckdb:
-        with pytest.raises(StageError) as failed:
-            run_on_duckdb(case, staged_inputs, tmp_path)
-        assert case.duckdb in str(failed.value) and f"transform {case.id!r}" in str(failed.value)
-        assert not (tmp_path / "out.parquet").exists()
-    else:
-        duck_columns, duck_rows = run_on_duckdb(case, staged_inputs, tmp_path)
+    duck = duckdb_side(case, staged_inputs, tmp_path)
     if case.postgres:
-        with pytest.raises(SqlStepError) as caught:
-            compile_sql(case.sql, case.dialect, "postgres", "numeric")
-        assert case.postgres in str(caught.value)
-        assert caught.value.line is not None, str(caught.value)
+        assert_refused(case, "postgres", case.postgres, "numeric")
         return
-    pg_columns, pg_rows = run_on_postgres(case, pg)
-    assert [c.lower() for c in duck_columns] == [c.lower() for c in pg_columns]
-    assert duck_rows, "the corpus query returned no rows on DuckDB"
-    assert _rows(duck_rows, case.ordered) == _rows(pg_rows, case.ordered)
+    assert_same_rows(case, duck, run_on_postgres(case, pg))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_same_rows_on_duckdb_and_mysql(case: Case, staged_inputs, my, tmp_path: Path) -> None:
+    duck = duckdb_side(case, staged_inputs, tmp_path)
+    if case.mysql:
+        assert_refused(case, "mysql", case.mysql, "named")
+        return
+    assert_same_rows(case, duck, run_on_mysql(case, my))
 
 
 def test_corpus_covers_every_construct() -> None:
