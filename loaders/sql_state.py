@@ -47,6 +47,9 @@ class SQLWarehouse(Protocol):
     def target(self, name: str) -> sge.Table: ...
     def table_columns(self, s: Session, target: sge.Table) -> dict[str, Any] | None: ...
     def append_in(self, s: Session, table_name: str, path: str, part: int) -> None: ...
+    def side_table(self, s: Session, table_name: str, path: str) -> None: ...
+
+    transactional_ddl: bool
 
 
 STATE_DDL = [
@@ -281,6 +284,9 @@ class SQLState(StateStore):
     ) -> None:
         loader = self.loader
         with self.session() as s:
+            if not loader.transactional_ddl:  # DDL would commit the transaction below
+                for part, path in zip(parts, files, strict=True):
+                    loader.side_table(s, part.table, path)
             s.execute("BEGIN")
             try:
                 for n, (part, path) in enumerate(zip(parts, files, strict=True)):

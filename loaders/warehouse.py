@@ -688,14 +688,11 @@ class SQLLoader(Loader[ConfigT]):
 
     # -- side tables and state ---------------------------------------------------------
 
-    def append_in(self, s: Session, table_name: str, path: str, part: int) -> None:
-        """Append a Parquet file's rows to a side table inside ``s``'s transaction,
-        creating or widening the table (check results, quarantine; not pipeline loads).
-        ``part`` numbers the appends of one transaction (each stages its own batch)."""
-        target, stage = self.target(table_name), table(f"{STAGE}_{part}")
+    def side_table(self, s: Session, table_name: str, path: str) -> None:
+        """Create or widen a side table for a Parquet file's columns (the DDL of
+        ``append_in``; run before the transaction where DDL is not transactional)."""
+        target = self.target(table_name)
         batch = self.batch_columns(path)
-        self.drop_stage(s, stage)
-        self.stage(s, stage, path, batch)
         if target.args.get("db"):
             self.create_schema(s, target.args["db"])
         have = self.table_columns(s, target)
@@ -705,6 +702,18 @@ class SQLLoader(Loader[ConfigT]):
             for name, dtype in batch.items():
                 if name not in have:
                     s.execute(s.sql(alter_add(target, name, dtype)))
+
+    def append_in(self, s: Session, table_name: str, path: str, part: int) -> None:
+        """Append a Parquet file's rows to a side table inside ``s``'s transaction,
+        creating or widening the table where DDL is transactional (check results,
+        quarantine; not pipeline loads). ``part`` numbers the appends of one transaction
+        (each stages its own batch)."""
+        target, stage = self.target(table_name), table(f"{STAGE}_{part}")
+        batch = self.batch_columns(path)
+        self.drop_stage(s, stage)
+        self.stage(s, stage, path, batch)
+        if self.transactional_ddl:
+            self.side_table(s, table_name, path)
         query = exp.select(*[_col(c) for c in batch]).from_(stage.copy())
         s.execute(s.sql(insert(target, list(batch), query)))
 

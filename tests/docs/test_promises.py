@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = ["README.md", "docs/guarantees.md", "docs/staging.md", "docs/deployment.md"]
+PAGES = [
+    "README.md",
+    "docs/guarantees.md",
+    "docs/staging.md",
+    "docs/deployment.md",
+    "docs/destinations.md",
+]
 CITED = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?`")
 
 
