@@ -5,7 +5,8 @@ source function in the target it emits the function unchanged, and the SQL fails
 when the engine runs it. Where a faithful rewrite exists, it is added here as a rule of
 a subclass of the target dialect's generator. Where none exists, ``unknown_functions``
 finds the function before any data moves: every function the generated SQL calls must
-exist in the engine's catalog (DuckDB's ``duckdb_functions()``, PostgreSQL's ``pg_proc``).
+exist in the engine's catalog (DuckDB's ``duckdb_functions()``, PostgreSQL's ``pg_proc``,
+MariaDB's functions: ``catalogs/mysql_catalog.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlglot.dialects.duckdb import DuckDB
 
 from dagwright.sql.rules import elapsed
 
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("duckdb", "postgres", "mysql")
 """Dialects with a catalog of functions to check against (the engines dagwright runs)."""
 
 _SYNTAX = frozenset(
@@ -134,6 +135,10 @@ def _own(name: str) -> type[Dialect] | None:
         from dagwright.sql.postgres import DagwrightPostgres
 
         return DagwrightPostgres
+    if name == "mysql":
+        from dagwright.sql.mysql import DagwrightMySQL
+
+        return DagwrightMySQL
     return None
 
 

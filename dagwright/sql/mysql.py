@@ -148,6 +148,14 @@ def _truncate(self: Generator, e: exp.Func) -> str:
     return f"CAST({_TRUNCATED[unit].format(x=self.sql(e, 'this'))} AS DATETIME)"
 
 
+def _regexp_like(self: Generator, e: exp.RegexpLike) -> str:
+    """REGEXP_LIKE / REGEXP_CONTAINS: MariaDB has no REGEXP_LIKE function; ``s REGEXP p``
+    finds p anywhere in s (as the case of its collation, binary on the corpus server)."""
+    if e.args.get("flag") is not None or e.args.get("full_match"):
+        self.unsupported("REGEXP_LIKE with flags or a full match")
+    return self.binary(e, "REGEXP")
+
+
 def _refuse(what: str) -> Callable[[Generator, exp.Expression], str]:
     def generate(self: Generator, e: exp.Expression) -> str:
         self.unsupported(what)
@@ -160,11 +168,6 @@ class DagwrightMySQL(MySQL):
     """MySQL (as MariaDB 10.11 runs it) with the rewrites sqlglot lacks."""
 
     class Generator(MySQL.Generator):
-        # An extra ``x IS NULL`` sort key gives NULLS FIRST/LAST in a window too, with the
-        # default frame or a ROWS frame (sqlglot refuses every frame); a RANGE frame is
-        # still refused (its offsets need a single sort key).
-        WINDOW_FUNCS_WITH_NULL_ORDERING = (exp.Expression,)
-
         TRANSFORMS = {
             **MySQL.Generator.TRANSFORMS,
             exp.Contains: _contains,
@@ -181,6 +184,7 @@ class DagwrightMySQL(MySQL):
             exp.DateTrunc: _truncate,
             exp.TimestampTrunc: _truncate,
             exp.DatetimeTrunc: _truncate,
+            exp.RegexpLike: _regexp_like,
             exp.Median: _refuse("MEDIAN: MariaDB has it only as a window function"),
             exp.Grouping: _refuse("GROUPING(): MariaDB has no GROUPING function"),
         }
@@ -217,18 +221,38 @@ class DagwrightMySQL(MySQL):
         def group_sql(self, expression: exp.Group) -> str:
             """MariaDB has only ``GROUP BY a, b WITH ROLLUP``: a ROLLUP of the whole grouping
             is that; other groupings (GROUPING SETS, CUBE, a partial ROLLUP) are refused."""
-            if expression.args.get("grouping_sets"):
-                self.unsupported("GROUP BY GROUPING SETS: MariaDB has only WITH ROLLUP")
-            if expression.args.get("cube"):
-                self.unsupported("GROUP BY CUBE: MariaDB has only WITH ROLLUP")
-            rollup = expression.args.get("rollup") or []
-            if not rollup:
+            items = list(expression.expressions)
+            for key in ("grouping_sets", "cube", "rollup"):
+                items += expression.args.get(key) or []
+            plain = [
+                i for i in items if not isinstance(i, exp.GroupingSets | exp.Cube | exp.Rollup)
+            ]
+            if len(plain) == len(items):
                 return super().group_sql(expression)
-            if len(rollup) != 1 or expression.expressions or not rollup[0].expressions:
+            for kind, words in ((exp.GroupingSets, "GROUPING SETS"), (exp.Cube, "CUBE")):
+                if any(isinstance(i, kind) for i in items):
+                    self.unsupported(f"GROUP BY {words}: MariaDB has only WITH ROLLUP")
+                    return super().group_sql(expression)
+            rollups = [i for i in items if isinstance(i, exp.Rollup)]
+            columns = [*plain, *(c for r in rollups for c in r.expressions)]
+            if len(rollups) != 1 or (plain and rollups[0].expressions) or not columns:
                 self.unsupported("a ROLLUP of part of the GROUP BY: MariaDB has only WITH ROLLUP")
                 return super().group_sql(expression)
-            columns = self.expressions(rollup[0], flat=True)
-            return f"{self.seg('GROUP BY')} {columns} WITH ROLLUP"
+            return f"{self.seg('GROUP BY')} {', '.join(self.sql(c) for c in columns)} WITH ROLLUP"
+
+        def ordered_sql(self, expression: exp.Ordered) -> str:
+            """NULLS FIRST/LAST in a window with a ROWS frame: sqlglot refuses every frame,
+            but an extra ``x IS NULL`` sort key gives the order there as with no frame (a
+            RANGE frame is still refused: its offsets need a single sort key)."""
+            window = expression.find_ancestor(exp.Window, exp.Select)
+            spec = window.args.get("spec") if isinstance(window, exp.Window) else None
+            if spec is None or spec.text("kind").upper() != "ROWS":
+                return super().ordered_sql(expression)
+            window.set("spec", None)
+            try:
+                return super().ordered_sql(expression)
+            finally:
+                window.set("spec", spec)
 
         def star_sql(self, expression: exp.Star) -> str:
             for arg, words in (("except_", "EXCEPT"), ("replace", "REPLACE"), ("rename", "RENAME")):
