@@ -469,6 +469,7 @@ CASES = [
         """
         SELECT customer_id, REGEXP_EXTRACT(email, r'@([a-z]+)') AS host, BYTE_LENGTH(name) AS bytes
         FROM customers""",
+        mysql="REGEXP_EXTRACT",
     ),
     Case(
         "own_rules_bigquery_time",
@@ -587,6 +588,7 @@ CASES = [
         """
         select country, segment, count(*) as n from customers
         group by grouping sets ((country), (segment), ())""",
+        mysql="GROUPING SETS",
     ),
     Case(
         "rollup",
@@ -602,6 +604,7 @@ CASES = [
         """
         SELECT status, customer_id, COUNT(*) AS n, GROUPING(status) AS g_status
         FROM orders GROUP BY CUBE (status, customer_id)""",
+        mysql="CUBE",
     ),
     Case(
         "mysql_with_rollup",
@@ -651,6 +654,7 @@ CASES = [
         "snowflake",
         """
         select status, median(amount) as med from orders group by status""",
+        mysql="MEDIAN",
     ),
     # --- set operations and limits ------------------------------------------------------
     Case(
@@ -674,6 +678,7 @@ CASES = [
         "bigquery",
         """
         SELECT * EXCEPT (email, signup_date) FROM customers""",
+        mysql="EXCEPT",
         postgres="EXCEPT",
     ),
     Case(
@@ -681,6 +686,7 @@ CASES = [
         "snowflake",
         """
         select status, approx_percentile(amount, 0.5) as p50 from orders group by status""",
+        mysql="APPROX_PERCENTILE",
         postgres="APPROX_PERCENTILE",
     ),
     Case(
@@ -689,6 +695,7 @@ CASES = [
         """
         SELECT customer_id,
                initcap(name) AS title FROM customers""",
+        mysql="INITCAP",
         postgres="INITCAP",
     ),
     Case(
