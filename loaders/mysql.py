@@ -156,6 +156,8 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
     dialect = DIALECT
     state_class = MySQLState
     transactional_ddl = False
+    primary_keys = True
+    table_indexes = True
     _state_ready: bool = False
     _mariadb: bool | None = None
     SYSTEM_TYPES: ClassVar[dict[str, str]] = {
@@ -290,6 +292,35 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
 
     def column_type(self, arrow_type: pa.DataType, column: str) -> exp.DataType:
         return mysql_type(arrow_type, column)
+
+    def declared_type(self, text: str) -> exp.DataType:
+        """A declared type as MySQL can hold it: a string without a length is
+        ``LONGTEXT``, a timestamp ``DATETIME(6)``, a blob ``LONGBLOB``."""
+        import sqlglot.expressions as exp
+
+        from loaders.typemap import build
+
+        parsed = build(text, "duckdb")
+        T = exp.DType
+        if parsed.this in (T.VARCHAR, T.TEXT, T.CHAR) and not parsed.expressions:
+            return build("LONGTEXT", DIALECT)
+        if parsed.this in (T.TIMESTAMP, T.TIMESTAMPTZ, T.DATETIME, T.TIMESTAMP_NS):
+            return build("DATETIME(6)", DIALECT)
+        if parsed.this in (T.BLOB, T.VARBINARY) and not parsed.expressions:
+            return build("LONGBLOB", DIALECT)
+        return parsed
+
+    def key_type(self, dtype: exp.DataType) -> exp.DataType:
+        """MySQL keys and indexes cannot hold a ``LONGTEXT`` or ``LONGBLOB`` whole: such a
+        column becomes ``VARCHAR(255)`` or ``VARBINARY(255)`` (a longer value is refused)."""
+        from loaders.typemap import build
+
+        name = dtype.this.name
+        if name.endswith("TEXT"):
+            return build("VARCHAR(255)", DIALECT)
+        if name.endswith("BLOB"):
+            return build("VARBINARY(255)", DIALECT)
+        return dtype
 
     def staging_statements(
         self, stage: exp.Table, cols: dict[str, exp.DataType]

@@ -111,6 +111,8 @@ class PostgresLoader(SQLLoader[PostgresConfig]):
     config_model = PostgresConfig
     dialect = DIALECT
     state_class = PostgresState
+    primary_keys = True
+    table_indexes = True
 
     _state_ready: bool = False
 

@@ -144,6 +144,16 @@ def alter_type(target: exp.Table, name: str, dtype: exp.DataType) -> exp.Alter:
     )
 
 
+def index_name(table_name: str, columns: list[str]) -> str:
+    """``ix_<table>_<columns>``, shortened with a hash to the 63 characters PostgreSQL
+    and MySQL allow."""
+    name = "ix_" + "_".join([table_name.split(".")[-1], *columns])
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:54]}_{digest}"
+
+
 def lock_key(*parts: str) -> int:
     """A signed 64-bit advisory lock key for (pipeline, table)."""
     digest = hashlib.sha256("\x00".join(parts).encode()).digest()
@@ -205,6 +215,25 @@ class SQLLoader(Loader[ConfigT]):
         from loaders.typemap import sql_type
 
         return sql_type(arrow_type, self.dialect, column)
+
+    primary_keys: ClassVar[bool] = False
+    """Whether a new merge or scd2 table gets a PRIMARY KEY constraint (PostgreSQL, MySQL)."""
+    table_indexes: ClassVar[bool] = False
+    """Whether ``indexes:`` of a load are created with its table (PostgreSQL, MySQL)."""
+
+    def declared_type(self, text: str) -> exp.DataType:
+        """The type a load's ``columns:`` declares (written as DuckDB writes types)."""
+        from loaders.typemap import build
+
+        return build(text, "duckdb")
+
+    def key_type(self, dtype: exp.DataType) -> exp.DataType:
+        """The type of a key or indexed column, where the batch's type cannot be one."""
+        return dtype
+
+    def table_properties(self, load: Load) -> list[exp.Expression]:
+        """Properties of a new table's ``CREATE TABLE`` (Snowflake: ``CLUSTER BY``)."""
+        return []
 
     def system_type(self, kind: str) -> exp.DataType:
         """The type of a column dagwright adds: ``text``, ``timestamptz`` or ``boolean``."""
@@ -305,7 +334,7 @@ class SQLLoader(Loader[ConfigT]):
         self, table_name: str, load: Load, data: StagedTable, state: StateUpdate
     ) -> LoadResult:
         target, stage = self.target(table_name), table(STAGE)
-        batch = self.batch_columns(data.uri)
+        batch = self._declared(table_name, load, self.batch_columns(data.uri))
         self._check_reserved(table_name, load, batch)
         now = datetime.now(UTC)
         notes: list[str] = []
@@ -339,7 +368,11 @@ class SQLLoader(Loader[ConfigT]):
                 if target.args.get("db"):
                     self.create_schema(s, target.args["db"])
                 stamp = None
-                statements = self.take_over(s, load, target, data.uri, batch, state, now)
+                statements = (
+                    None
+                    if load.columns
+                    else self.take_over(s, load, target, data.uri, batch, state, now)
+                )
                 if statements is None:
                     cols = self._contract(s, table_name, load, target, batch, notes)
                     previous = self.state.previous(s, state, interval)
@@ -377,6 +410,21 @@ class SQLLoader(Loader[ConfigT]):
             "stamp": stamp,
         }
         return [values[p] if isinstance(p, Var) else p for p in params] or None
+
+    def _declared(
+        self, table_name: str, load: Load, batch: dict[str, exp.DataType]
+    ) -> dict[str, exp.DataType]:
+        """The batch's types, with the ones the load's ``columns:`` declares instead."""
+        unknown = [c for c in load.columns if c not in batch]
+        if unknown:
+            from dagwright.errors import did_you_mean
+
+            raise DataError(
+                f"table {table_name!r}: columns: declares {unknown[0]!r}, which is not in the "
+                f"batch{did_you_mean(unknown[0], batch)}; the batch has {', '.join(batch)}"
+            )
+        return {n: self.declared_type(load.columns[n]) if n in load.columns else t
+                for n, t in batch.items()}  # fmt: skip
 
     def _check_reserved(self, table_name: str, load: Load, batch: dict[str, Any]) -> None:
         reserved = {ROW, *LINEAGE, *(SCD2 if load.write == "scd2" else ())}
@@ -481,7 +529,7 @@ class SQLLoader(Loader[ConfigT]):
         wanted = self._table_types(load, batch)
         have = self.table_columns(s, target)
         if have is None:
-            s.run(create_table(target, wanted))
+            self._create(s, target, table_name, load, wanted)
             return list(batch)
         system = set(self._system_types(load))
         changes = diff(have, wanted, ignore=set())
@@ -510,6 +558,36 @@ class SQLLoader(Loader[ConfigT]):
         if changes.new and mode == "evolve":
             notes.append(f"added column(s) to {table_name!r}: " + ", ".join(changes.new))
         return cols
+
+    def _create(
+        self,
+        s: Session,
+        target: exp.Table,
+        table_name: str,
+        load: Load,
+        types: dict[str, exp.DataType],
+    ) -> None:
+        """``CREATE TABLE`` with the load's primary key and properties, then its indexes."""
+        keys: list[str] = []
+        if self.primary_keys and load.write in ("merge", "scd2"):
+            keys = load.primary_key + ([VALID_FROM] if load.write == "scd2" else [])
+        indexes = load.index_columns() if self.table_indexes else []
+        keyed = set(keys) | {c for cols in indexes for c in cols}
+        types = {n: self.key_type(t) if n in keyed else t for n, t in types.items()}
+        create = create_table(target, types)
+        if keys:
+            create.this.append("expressions", exp.PrimaryKey(expressions=[_id(k) for k in keys]))
+        properties = self.table_properties(load)
+        if properties:
+            create.set("properties", exp.Properties(expressions=properties))
+        s.run(create)
+        for cols in indexes:
+            name = index_name(table_name, cols)
+            columns = [exp.column(_id(c)) for c in cols]
+            index = exp.Index(
+                this=_id(name), table=target.copy(), params=exp.IndexParameters(columns=columns)
+            )
+            s.run(exp.Create(kind="INDEX", this=index))
 
     def _contract_message(self, table_name: str, mode: str, changes: SchemaDiff) -> str:
         lines = "\n".join(changes.lines(self.dialect))

@@ -168,6 +168,25 @@ class Load(SpecModel):
         default_factory=list,
         description="Parquet destinations: columns that name the partition folders (col=value).",
     )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Declared types of the table's columns (SQL type names as DuckDB writes them: "
+            "DECIMAL(12, 2), BIGINT, VARCHAR, TIMESTAMPTZ...): the table takes these, not "
+            "the types its first batch happens to have; values are cast as they load."
+        ),
+    )
+    indexes: list[list[str] | str] = Field(
+        default_factory=list,
+        description=(
+            "PostgreSQL and MySQL: indexes created with the table, each a column or a list "
+            "of columns. merge and scd2 tables there also get a PRIMARY KEY constraint."
+        ),
+    )
+    cluster_by: list[str] = Field(
+        default_factory=list,
+        description="Snowflake: the table's clustering key, set when it is created.",
+    )
     schema_contract: SchemaContract = Field(
         default="evolve",
         description=(
@@ -207,4 +226,25 @@ class Load(SpecModel):
             raise ValueError("retire_absent applies to write: scd2 only")
         if self.snapshot and self.write != "append":
             raise ValueError("snapshot applies to write: append only")
+        for column, text in self.columns.items():
+            problem = _type_problem(text)
+            if problem:
+                raise ValueError(f"columns: {column}: {problem}")
         return self
+
+    def index_columns(self) -> list[list[str]]:
+        return [[i] if isinstance(i, str) else list(i) for i in self.indexes]
+
+
+def _type_problem(text: str) -> str | None:
+    """Why ``text`` is not a SQL type name, or ``None``."""
+    import sqlglot.expressions as exp
+    from sqlglot.errors import ParseError
+
+    try:
+        parsed = exp.DataType.build(text, dialect="duckdb")
+    except (ParseError, ValueError):
+        return f"{text!r} is not a SQL type; hint: write it as DuckDB does, e.g. DECIMAL(12, 2)"
+    if parsed.this == exp.DType.USERDEFINED:
+        return f"{text!r} is not a SQL type DuckDB knows; hint: e.g. BIGINT, VARCHAR, DOUBLE"
+    return None
