@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dagwright.spec.types import CheckRef, Name, SpecModel
 
@@ -226,11 +226,16 @@ class Load(SpecModel):
             raise ValueError("retire_absent applies to write: scd2 only")
         if self.snapshot and self.write != "append":
             raise ValueError("snapshot applies to write: append only")
-        for column, text in self.columns.items():
+        return self
+
+    @field_validator("columns")
+    @classmethod
+    def _types(cls, columns: dict[str, str]) -> dict[str, str]:
+        for column, text in columns.items():
             problem = _type_problem(text)
             if problem:
-                raise ValueError(f"columns: {column}: {problem}")
-        return self
+                raise ValueError(f"{column}: {problem}")
+        return columns
 
     def index_columns(self) -> list[list[str]]:
         return [[i] if isinstance(i, str) else list(i) for i in self.indexes]

@@ -163,4 +163,4 @@ def test_a_declared_type_that_is_not_one_is_a_spec_error(project: Project) -> No
     done = project.cli("validate", "--static")
     assert done.returncode == 1
     out = " ".join(done.stdout.split())
-    assert "bad.yaml:" in out and "'DECIMALL(12, 2)' is not a SQL type" in out, out
+    assert "bad.yaml:8:" in out and "'DECIMALL(12, 2)' is not a SQL type" in out, out
