@@ -220,6 +220,8 @@ class SQLLoader(Loader[ConfigT]):
     """Whether a new merge or scd2 table gets a PRIMARY KEY constraint (PostgreSQL, MySQL)."""
     table_indexes: ClassVar[bool] = False
     """Whether ``indexes:`` of a load are created with its table (PostgreSQL, MySQL)."""
+    clustering: ClassVar[bool] = False
+    """Whether ``cluster_by:`` of a load sets its table's clustering key (Snowflake)."""
 
     def declared_type(self, text: str) -> exp.DataType:
         """The type a load's ``columns:`` declares (written as DuckDB writes types)."""

@@ -26,6 +26,7 @@ def cross_check(spec: PipelineSpec) -> list[Problem]:
         )
     problems += _schedule(spec)
     problems += _dates(spec)
+    problems += _table_options(spec)
     problems += [
         spec.problem(("params", name), f"parameter {name!r} is the data interval's own name")
         for name in model.params
@@ -115,6 +116,33 @@ def _extras(spec: PipelineSpec) -> list[Problem]:
                 f"(not installed: {', '.join(modules)})",
             )
         )
+    return problems
+
+
+def _table_options(spec: PipelineSpec) -> list[Problem]:
+    """Load options the destination would not honour (indexes on DuckDB, say)."""
+    from dagwright import plugins
+
+    kind = spec.model.destination.loader
+    try:
+        loader = plugins.plugin(plugins.LOADERS, kind)
+    except Exception:  # noqa: BLE001 - an unknown loader is reported where it is named
+        return []
+    options = (
+        ("indexes", "table_indexes", "PostgreSQL and MySQL"),
+        ("cluster_by", "clustering", "Snowflake"),
+    )
+    problems = []
+    for table, load in spec.model.loads.items():
+        for option, honoured, where in options:
+            if getattr(load, option) and not getattr(loader, honoured, False):
+                problems.append(
+                    spec.problem(
+                        ("loads", table, option),
+                        f"load {table!r}: {option} applies to {where} destinations, and this "
+                        f"one is {kind}; hint: remove it",
+                    )
+                )
     return problems
 
 

@@ -164,3 +164,22 @@ def test_a_declared_type_that_is_not_one_is_a_spec_error(project: Project) -> No
     assert done.returncode == 1
     out = " ".join(done.stdout.split())
     assert "bad.yaml:8:" in out and "'DECIMALL(12, 2)' is not a SQL type" in out, out
+
+
+def test_indexes_on_a_destination_without_them_is_a_spec_error(project: Project) -> None:
+    project.write_spec(
+        "idx",
+        """
+        pipeline: idx
+        start_date: 2026-01-01
+        sources:
+          orders: {extractor: csv, path: data/shop/orders.csv}
+        loads:
+          t: {from: orders, indexes: [order_id], cluster_by: [order_id]}
+        """,
+    )
+    done = project.cli("validate", "--static")
+    assert done.returncode == 1
+    out = " ".join(done.stdout.split())
+    assert "indexes applies to PostgreSQL and MySQL destinations, and this one is duckdb" in out
+    assert "cluster_by applies to Snowflake destinations" in out, out
