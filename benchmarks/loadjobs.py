@@ -1,4 +1,5 @@
-"""Issues 4 and 6: extract throughput of a CSV file, and load throughput per write disposition.
+"""Issues 4, 6 and 19: extract throughput of a CSV file, and load throughput per write
+disposition.
 
 ``extract``: dagwright's ``csv`` extractor (``write()`` into one Parquet file, the extract
 stage alone) vs ``pandas.read_csv`` vs dlt's filesystem ``read_csv_duckdb`` (extract step).
@@ -108,12 +109,105 @@ def _pg_rows(pg_url: str, table: str, expected: int) -> Callable[[], str | None]
     return check
 
 
-def job_load(ctx: Context, size: int, paths: dict[str, Path], pg_url: str | None) -> None:
+MYSQL_COUNT = """
+import os, sys, pymysql
+from urllib.parse import unquote, urlsplit
+u = urlsplit(os.environ["BENCH_MYSQL_URL"])
+con = pymysql.connect(host=u.hostname, port=u.port, user=unquote(u.username),
+                      password=unquote(u.password), database=u.path.lstrip("/"))
+with con.cursor() as cur:
+    cur.execute("SELECT count(*) FROM " + sys.argv[1])
+    print(cur.fetchall()[0][0])
+"""
+MYSQL_DROP = """
+import os, pymysql
+from urllib.parse import unquote, urlsplit
+u = urlsplit(os.environ["BENCH_MYSQL_URL"])
+con = pymysql.connect(host=u.hostname, port=u.port, user=unquote(u.username),
+                      password=unquote(u.password), database=u.path.lstrip("/"), autocommit=True)
+with con.cursor() as cur:
+    cur.execute("DROP TABLE IF EXISTS bench_orders")
+    cur.execute("DROP TABLE IF EXISTS hand_orders")
+    cur.execute("DROP DATABASE IF EXISTS _dagwright")
+"""
+
+
+def job_load(
+    ctx: Context,
+    size: int,
+    paths: dict[str, Path],
+    pg_url: str | None,
+    mysql_url: str | None = None,
+) -> None:
     parquet = str(parquet_of(ctx, size, paths))
     for dest in ("duckdb", "postgres"):
         for write in DISPOSITIONS:
             ctx.log(f"load job, {size:,} rows, {dest}, {write}")
             _load_group(ctx, size, parquet, dest, write, pg_url)
+    job_load_mysql(ctx, size, paths, mysql_url)
+
+
+def job_load_mysql(ctx: Context, size: int, paths: dict[str, Path], url: str | None) -> None:
+    """The MySQL rows of the load job alone (``--jobs load_mysql``)."""
+    parquet = str(parquet_of(ctx, size, paths))
+    for write in DISPOSITIONS:
+        ctx.log(f"load job, {size:,} rows, mysql, {write}")
+        _mysql_group(ctx, size, parquet, write, url)
+
+
+def _mysql_group(ctx: Context, size: int, parquet: str, write: str, url: str | None) -> None:
+    """MySQL (MariaDB): dagwright's loader beside a plain ``LOAD DATA`` written by hand with
+    the same driver. The reference is the bare bulk load for every disposition: what a
+    disposition costs above it is dagwright's staging, checks, merge and state."""
+    import os
+
+    job = f"{LOAD_PREFIX} mysql, {write} (issue 19)"
+    env = {"DAGWRIGHT_CONN_BENCH_MYSQL": url or "", "BENCH_MYSQL_URL": url or ""}
+    for tool in ("hand", "dagwright"):
+        folder = ctx.workdir / "runs" / f"load-{size}" / tool / "mysql" / write
+        if tool == "hand":
+            name = "PyMySQL LOAD DATA LOCAL INFILE by hand (plain bulk load)"
+            cmd = [PY, str(SCRIPTS / "load_mysql_by_hand.py"), parquet, "hand_orders"]
+            table = "hand_orders"
+        else:
+            name = "dagwright loader"
+            script = [PY, str(SCRIPTS / "load_dagwright.py"), "mysql", write, parquet]
+            cmd, table = [*script, str(folder), "bench_orders"], "bench_orders"
+        m = Measurement(job, size, name, reference=tool == "hand")
+        unavailable = missing_modules("pymysql") or (
+            None if url else "not available: no mariadbd (apt-get install mariadb-server)"
+        )
+        if unavailable:
+            m.status = unavailable
+            ctx.add(m)
+            continue
+
+        def setup(folder: Path = folder, cmd: list[str] = cmd, tool: str = tool) -> None:
+            fresh(folder)
+            _run(MYSQL_DROP, {**os.environ, **env})
+            if tool == "dagwright" and write in RERUN:
+                run_child(cmd, cwd=folder, env=env)
+
+        def check(table: str = table) -> str | None:
+            try:
+                got = int(_run(MYSQL_COUNT, {**os.environ, **env}, table))
+            except Exception as exc:  # noqa: BLE001 - reported as the contender's failure
+                return f"cannot read {table}: {exc}"
+            return None if got == size else f"{table} has {got:,} rows, expected {size:,}"
+
+        try:
+            measure(m, cmd, cwd=folder, repeat=ctx.repeat, setup=setup, env=env, check=check)
+        except (ChildFailed, RuntimeError) as exc:
+            m.status = f"failed: setup: {exc}"
+            m.samples.clear()
+        ctx.add(m)
+
+
+def _run(script: str, env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run([PY, "-c", script, *args], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError((proc.stderr.strip().splitlines() or ["?"])[-1])
+    return proc.stdout.strip()
 
 
 def _load_group(

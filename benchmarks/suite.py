@@ -18,7 +18,7 @@ from benchmarks import data, jobs, loadjobs, report
 from benchmarks.measure import Measurement, machine
 
 HERE = Path(__file__).resolve().parent
-ALL_JOBS = ("A", "B", "C", "startup", "extract", "load")
+ALL_JOBS = ("A", "B", "C", "startup", "extract", "load", "load_mysql")
 
 
 PROJECT_PACKAGES = ("dagwright", "extractors", "loaders", "transforms", "expectations")
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     repeat, startup_specs = args.repeat, [100, 1000]
     if args.quick:
         sizes, repeat, startup_specs = [2000], 1, [10]
-    default = [j for j in ALL_JOBS if not (args.quick and j == "load")]
+    default = [j for j in ALL_JOBS if j != "load_mysql" and not (args.quick and j == "load")]
     selected = {j.strip() for j in (args.jobs or ",".join(default)).split(",")}
     unknown = selected - set(ALL_JOBS)
     if unknown:
@@ -132,11 +132,15 @@ def run(ctx: jobs.Context, selected: set[str]) -> None:
     for size in ctx.sizes:
         if "extract" in selected:
             loadjobs.job_extract(ctx, size, generated[size])
+    if "load_mysql" in selected and "load" not in selected:
+        with jobs.mariadb() as mysql_url:
+            for size in ctx.sizes:
+                loadjobs.job_load_mysql(ctx, size, generated[size], mysql_url)
     if "B" in selected or "load" in selected:
-        with jobs.postgres() as url:
+        with jobs.postgres() as url, jobs.mariadb() as mysql_url:
             for size in ctx.sizes:
                 if "load" in selected:
-                    loadjobs.job_load(ctx, size, generated[size], url)
+                    loadjobs.job_load(ctx, size, generated[size], url, mysql_url)
                 if "B" not in selected:
                     continue
                 if url is None:

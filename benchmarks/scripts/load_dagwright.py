@@ -1,5 +1,6 @@
-"""Issue 6: one dagwright loader (DuckDB or PostgreSQL) driven directly: ``load()`` of a
-staged Parquet file with one write disposition, as the executor's load stage calls it."""
+"""Issues 6 and 19: one dagwright loader (DuckDB, PostgreSQL or MySQL) driven directly:
+``load()`` of a staged Parquet file with one write disposition, as the executor's load
+stage calls it."""
 
 import json
 import sys
@@ -19,6 +20,10 @@ if dest == "duckdb":
     from loaders.duckdb import DuckDBConfig, DuckDBLoader
 
     loader = DuckDBLoader(DuckDBConfig(path="warehouse.duckdb"), Path(folder))
+elif dest == "mysql":
+    from loaders.mysql import MySQLConfig, MySQLLoader
+
+    loader = MySQLLoader(MySQLConfig(connection="bench_mysql"), Path(folder))
 else:
     from loaders.postgres import PostgresConfig, PostgresLoader
 

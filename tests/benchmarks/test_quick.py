@@ -121,3 +121,15 @@ def test_extract_job_measures_every_contender(tmp_path: Path) -> None:
         "dlt filesystem read_csv_duckdb (extract)",
     ):
         assert len(measured(report, contender)) == 1, contender
+
+
+@pytest.mark.xdist_group("bench_quick_a")
+def test_mysql_load_rows_measure_the_loader_beside_a_bulk_load_by_hand(tmp_path: Path) -> None:
+    proc, report = run_quick(tmp_path, "load_mysql")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "failed" not in report and "not available" not in report, report
+    for contender in (
+        "PyMySQL LOAD DATA LOCAL INFILE by hand (plain bulk load)",
+        "dagwright loader",
+    ):
+        assert len(measured(report, contender)) == 5, contender
