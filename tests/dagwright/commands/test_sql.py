@@ -56,3 +56,30 @@ def test_translate_errors_are_located(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: <stdin>:2:8: cannot translate to duckdb: SOUNDEX")
     bad = translate(tmp_path, "select 1", "--from", "snowflak", "--to", "postgres")
     assert bad.returncode == 1 and "(did you mean 'snowflake'?)" in bad.stderr
+
+
+def test_translate_to_mysql_and_a_located_refusal(tmp_path: Path) -> None:
+    result = translate(
+        tmp_path,
+        "select iff(amount > 10, 'big', 'small') as size, contains(name, 'x') as has_x\n"
+        "from orders where ordered_at >= :interval_start",
+        "--from",
+        "snowflake",
+        "--to",
+        "mysql",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "SELECT IF(amount > 10, 'big', 'small') AS size, (LOCATE('x', name) > 0) AS has_x "
+        "FROM orders WHERE ordered_at >= :interval_start;"
+    )
+    refused = translate(
+        tmp_path,
+        "select customer_id, sum(amount) from orders\ngroup by grouping sets ((customer_id), ())",
+        "--from",
+        "snowflake",
+        "--to",
+        "mysql",
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: <stdin>:2:26: cannot translate to mysql: GROUP BY")
