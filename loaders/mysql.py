@@ -275,6 +275,24 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
 
         s.execute(render(DROP_TEMPORARY, DIALECT, stage=stage))
 
+    def index_stage(self, s: Session, stage: exp.Table, keys: list[str]) -> None:
+        """MariaDB runs ``DELETE ... WHERE k IN (SELECT k FROM stage)`` and the ``EXISTS``
+        of scd2 once per row of the table: an index on the staged keys makes each a lookup
+        (the staged key columns are ``key_type``s, so they can be indexed)."""
+        import sqlglot.expressions as exp
+
+        from dagwright.sql.render import ident
+
+        if not keys:
+            return
+        columns = [exp.column(ident(k)) for k in keys]
+        index = exp.Index(
+            this=ident(f"{stage.name}_keys"),
+            table=stage.copy(),
+            params=exp.IndexParameters(columns=columns),
+        )
+        s.run(exp.Create(kind="INDEX", this=index))
+
     def clear(self, target: exp.Table) -> exp.Expression:
         import sqlglot.expressions as exp
 

@@ -203,6 +203,10 @@ class SQLLoader(Loader[ConfigT]):
         transactional (the session's lock); the transaction's ``lock`` does it otherwise."""
         return nullcontext()
 
+    def index_stage(self, s: Session, stage: exp.Table, keys: list[str]) -> None:
+        """Index the staged batch on the columns the disposition matches the table by,
+        where the engine needs it to (MySQL runs ``IN`` subqueries row by row)."""
+
     def drop_stage(self, s: Session, stage: exp.Table) -> None:
         s.execute(render(DROP_STAGE, self.dialect, stage=stage))
 
@@ -358,7 +362,10 @@ class SQLLoader(Loader[ConfigT]):
                     )
                 crash_point("stage:start")
                 self.drop_stage(s, stage)
-                self.stage(s, stage, data.uri, batch)
+                keys = _stage_keys(load)
+                staged = {n: self.key_type(t) if n in keys else t for n, t in batch.items()}
+                self.stage(s, stage, data.uri, staged)
+                self.index_stage(s, stage, [k for k in keys if k in batch])
                 crash_point("stage:done")
                 interval = state.interval_start is not None
                 for check in self._checks(load, stage, interval):
@@ -837,6 +844,15 @@ class SQLLoader(Loader[ConfigT]):
 def _static(template: str, dialect: str) -> str:
     """A template without identifiers to fill, rendered once per dialect (not per statement)."""
     return render(template, dialect)
+
+
+def _stage_keys(load: Load) -> list[str]:
+    """The columns a disposition matches the staged batch and the table by."""
+    if load.write in ("merge", "scd2"):
+        return list(load.primary_key)
+    if load.write == "delete_insert":
+        return list(load.merge_key) or ([load.interval_column] if load.interval_column else [])
+    return []
 
 
 def _text(s: Session, statement: exp.Expression | str) -> str:
