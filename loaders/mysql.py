@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -225,19 +226,27 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         finally:
             con.close()
 
+    @property
+    def state_database(self) -> str:
+        """Where this destination's state lives: ``_dagwright_<database>``, one per
+        database of the server (as on PostgreSQL, where the state schema is per database),
+        so two destinations on one server never read each other's ledger."""
+        return state_database(str(self._login()["database"]))
+
     def _create_state(self, s: Session) -> None:
-        with self._named_lock(s, _lock_name("dagwright", "state")):
-            create_state(s.execute, STATE_DDL, migrations=[])
+        with self._named_lock(s, _lock_name("dagwright", "state", self.state_database)):
+            ddl = [moved(d, "mysql", self.state_database) for d in STATE_DDL]
+            create_state(s.execute, ddl, migrations=[])
         self._state_ready = True
 
     def _sql(self, template: str) -> str:
         from loaders import sql_state
 
         if template == sql_state.UPSERT_RUN:
-            return UPSERTS["runs"]
+            return moved(UPSERTS["runs"], "mysql", self.state_database)
         if template == sql_state.UPSERT_WATERMARK:
-            return UPSERTS["watermarks"]
-        return super()._sql(template)
+            return moved(UPSERTS["watermarks"], "mysql", self.state_database)
+        return moved(template, "duckdb", self.state_database)
 
     @contextmanager
     def _named_lock(self, s: Session, name: str, what: str = "") -> Iterator[None]:
@@ -300,8 +309,12 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
 
     def target(self, name: str) -> exp.Table:
         from dagwright.sql.render import table
+        from dagwright.state import STATE_SCHEMA
 
-        return table(name, None if "." in name else self.config.schema_)
+        found = table(name, None if "." in name else self.config.schema_)
+        if found.db == STATE_SCHEMA:
+            return table(found.name, self.state_database)
+        return found
 
     def system_type(self, kind: str) -> exp.DataType:
         from loaders.typemap import build
@@ -616,6 +629,38 @@ def _warning_message(warnings: list[tuple], offset: int, uri: str) -> str:
         f"MySQL refused values of the batch {uri} (LOAD DATA would have changed them):\n"
         f"{lines}\nhint: cast the column in a transform, or fix the source"
     )
+
+
+def state_database(database: str) -> str:
+    """``_dagwright_<database>``, shortened with a hash to MySQL's 64 characters."""
+    import hashlib
+
+    name = f"_dagwright_{database}"
+    if len(name) <= 64:
+        return name
+    return f"{name[:55]}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+@lru_cache(maxsize=256)
+def moved(sql: str, read: str, database: str) -> str:
+    """A state statement (read in ``read``'s dialect) on the state tables of ``database``:
+    every table of the ``_dagwright`` schema moved there, rendered for MySQL."""
+    import sqlglot
+    import sqlglot.expressions as exp
+
+    from dagwright.sql.render import ident
+    from dagwright.state import STATE_SCHEMA
+
+    def move(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Create) and node.kind in ("SCHEMA", "DATABASE"):
+            node = node.copy()
+            node.set("this", exp.Table(this=ident(database)))
+        elif isinstance(node, exp.Table) and node.db == STATE_SCHEMA:
+            node = node.copy()
+            node.set("db", ident(database))
+        return node
+
+    return sqlglot.parse_one(sql, read=read).transform(move).sql(DIALECT)
 
 
 def _lock_name(*parts: str) -> str:

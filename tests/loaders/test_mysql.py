@@ -5,11 +5,12 @@ failed load leaves, and clear errors."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 from dagwright.errors import ConfigError, DagwrightError, DataError
-from loaders.mysql import _lock_name
+from loaders.mysql import _lock_name, state_database
 from tests.conftest import Project
 from tests.loaders.conftest import Warehouse
 from tests.loaders.test_postgres import SPEC, _orders
@@ -35,8 +36,8 @@ def test_cli_run_into_mariadb_and_rerun(project: Project, mariadb) -> None:  # n
     for table in ("fct_orders", "orders_by_day"):
         assert mariadb.execute(contents.format(table=table)) == expected, table
     loads = mariadb.execute(
-        "select table_name, count(*) from _dagwright.loads where pipeline = 'orders_my' "
-        "group by table_name order by 1"
+        f"select table_name, count(*) from `{state_database('dagwright')}`.loads "
+        "where pipeline = 'orders_my' group by table_name order by 1"
     )
     assert loads == [("fct_orders", 2), ("orders_by_day", 2)], "the rerun reloaded the interval"
     runs = project.cli("runs", "orders_my", env=env)
@@ -159,3 +160,21 @@ def test_a_held_table_lock_times_out_with_a_hint(my: Warehouse, mariadb) -> None
     finally:
         con.close()
     assert my.rows("t") == [{"id": 1}]
+
+
+def test_two_databases_on_one_server_keep_their_own_state(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Dev and prod databases of one server, one pipeline: each ledger is its own."""
+    from tests.loaders.conftest import make_warehouse
+
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "prod").mkdir()
+    dev = make_warehouse("mysql", tmp_path / "dev", request)
+    prod = make_warehouse("mysql", tmp_path / "prod", request)
+    prod.pipeline = dev.pipeline
+    dev.load("t", [{"id": 1}], at=0, run_id="dev-run")
+    prod.load("t", [{"id": 2}], at=0, run_id="prod-run")
+    states = [w.loader().state.tables(dev.pipeline)["t"] for w in (dev, prod)]
+    assert [list(s.intervals.values())[0][0] for s in states] == ["dev-run", "prod-run"]
+    assert dev.rows("t") == [{"id": 1}] and prod.rows("t") == [{"id": 2}]
