@@ -116,6 +116,23 @@ def _count_postgres() -> None:
 
 _count_postgres()
 
+
+def _count_mysql() -> None:
+    """Count the statements sent to MySQL too (a MySQL destination's)."""
+    try:
+        import pymysql.cursors
+    except ImportError:
+        return
+    real = pymysql.cursors.Cursor.execute
+
+    def execute(self: object, query: str, *args: object, **kwargs: object) -> object:
+        return _statement(query, lambda: real(self, query, *args, **kwargs))
+
+    pymysql.cursors.Cursor.execute = execute  # type: ignore[method-assign]
+
+
+_count_mysql()
+
 KILL_CHUNK = int(os.environ.get("KILL_CHUNK", "0"))
 KILL_APPEND = int(os.environ.get("KILL_APPEND", "0"))
 EVENTS = os.environ.get("EVENT_LOG")

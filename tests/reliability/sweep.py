@@ -74,7 +74,7 @@ def spec(kind: str, destination: str) -> str:
     target = (
         "destination: {loader: duckdb, path: warehouse.duckdb, lock_timeout: 60}"
         if destination == "duckdb"
-        else "destination: {loader: postgres, connection: sweep_wh, lock_timeout: 60}"
+        else f"destination: {{loader: {destination}, connection: sweep_wh, lock_timeout: 60}}"
     )
     return f"""\
 pipeline: sweep
@@ -161,6 +161,11 @@ class Sweep:
             server.execute(f'CREATE DATABASE "{sweep.database}"{clause}')
             url = server.url.rsplit("/", 1)[0] + f"/{sweep.database}"
             sweep.env = {"DAGWRIGHT_CONN_SWEEP_WH": url}
+        if destination == "mysql":
+            sweep.database = f"sweep_{uuid.uuid4().hex[:12]}"
+            server.execute(f"CREATE DATABASE `{sweep.database}`")
+            url = server.url.rsplit("/", 1)[0] + f"/{sweep.database}"
+            sweep.env = {"DAGWRIGHT_CONN_SWEEP_WH": url}
         return sweep
 
     def command(self, scenario: str) -> list[str]:
@@ -231,6 +236,8 @@ class Sweep:
                 return con.execute(sql).fetchall()
             finally:
                 con.close()
+        if self.destination == "mysql":
+            return self._mysql_query(sql)
         import psycopg
 
         url = self.env["DAGWRIGHT_CONN_SWEEP_WH"]
@@ -238,10 +245,31 @@ class Sweep:
             cur.execute(sql)
             return [tuple(r) for r in cur.fetchall()] if cur.description else []
 
+    def _mysql_query(self, sql: str) -> list[tuple]:
+        """``sql`` on the sweep's database, double quotes naming identifiers (ANSI_QUOTES),
+        the state schema being the database's own (``loaders.mysql.state_database``)."""
+        from loaders.mysql import state_database
+
+        assert self.database is not None
+        state = state_database(self.database)
+        con = self.server.connect(self.database)
+        try:
+            with con.cursor() as cur:
+                cur.execute("SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+                cur.execute(sql.replace('"_dagwright"', f'"{state}"'))
+                return [tuple(r) for r in cur.fetchall()] if cur.description else []
+        finally:
+            con.close()
+
     def columns(self, table: str) -> list[str]:
+        where = (
+            f"table_schema = '{self.database}'"
+            if self.destination == "mysql"
+            else "table_schema not in ('_dagwright')"
+        )
         rows = self.query(
             "select column_name from information_schema.columns "
-            f"where table_name = '{table}' and table_schema not in ('_dagwright') "
+            f"where table_name = '{table}' and {where} "
             "order by ordinal_position"
         )
         return [r[0] for r in rows if not r[0].startswith("_dagwright")]
@@ -255,6 +283,14 @@ class Sweep:
         return sorted(self.query(f'select {select} from "{table}" order by {order}'), key=repr)
 
     def tables_present(self) -> set[str]:
+        if self.destination == "mysql":
+            from loaders.mysql import state_database
+
+            schemas = f"('{self.database}', '{state_database(self.database or '')}')"
+            sql = (
+                f"select table_name from information_schema.tables where table_schema in {schemas}"
+            )
+            return {r[0] for r in self.query(sql)}
         return {r[0] for r in self.query("select table_name from information_schema.tables")}
 
     def state(self) -> dict[str, Any]:
@@ -309,3 +345,8 @@ class Sweep:
     def drop(self) -> None:
         if self.destination == "postgres" and self.database:
             self.server.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        if self.destination == "mysql" and self.database:
+            from loaders.mysql import state_database
+
+            self.server.execute(f"DROP DATABASE IF EXISTS `{self.database}`")
+            self.server.execute(f"DROP DATABASE IF EXISTS `{state_database(self.database)}`")

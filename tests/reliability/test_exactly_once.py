@@ -131,7 +131,7 @@ def test_an_append_nothing_bounds_must_say_it_appends_snapshots(tmp_path: Path) 
     assert project.cli("validate", "--static").returncode == 0
 
 
-@pytest.mark.parametrize("destination", ["duckdb", "postgres"])
+@pytest.mark.parametrize("destination", ["duckdb", "postgres", "mysql"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_two_runs_at_once_give_one_clean_result(
     kind: str, destination: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -139,7 +139,8 @@ def test_two_runs_at_once_give_one_clean_result(
     """The first run is held inside its first load (its second COMMIT: the first is its
     check stage's) while the second starts and gets through its own checks; the second
     waits for the pipeline's run lock, then finds what it would load already loaded."""
-    server = request.getfixturevalue("postgres") if destination == "postgres" else None
+    fixture = {"postgres": "postgres", "mysql": "mariadb"}.get(destination)
+    server = request.getfixturevalue(fixture) if fixture else None
     clean = Sweep.create(tmp_path / "clean", kind, destination, server)
     place_data(clean.root, kind, "first")
     done = clean.run("first")
