@@ -8,12 +8,14 @@ successful install tells the others (and later runs) that it is complete. The te
 to it with the real ``snowflake-connector-python`` (4.x: fakesnow breaks with 5.x) from
 dagwright's own virtualenv, over plain HTTP.
 
-The server runs in its own process group, killed when the context ends. Its stage files
-(PUT) go under ``folder``, not the system's temporary folder.
+The server runs in its own process group, killed when the context ends (and by the kernel
+if the test process dies first). Its stage files (PUT) go under ``folder``, not the
+system's temporary folder.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import http.client
 import os
@@ -63,6 +65,11 @@ class FakesnowServer:
 
         Every connection shares the server's one in-memory DuckDB; pass
         ``session_parameters={"FAKESNOW_DB_PATH": ":isolated:"}`` for one of its own.
+
+        The connector retries any HTTP 500 (fakesnow's answer to an error it doesn't map,
+        e.g. a constraint violation) until ``network_timeout`` runs out, forever by default,
+        and re-sends a statement still running after ``socket_timeout`` (60 s by default),
+        which fakesnow then runs a second time: hence these defaults.
         """
         import snowflake.connector
 
@@ -75,6 +82,8 @@ class FakesnowServer:
             "port": self.port,
             "protocol": "http",
             "login_timeout": 30,
+            "network_timeout": 15,
+            "socket_timeout": 600,
             **kw,
         }
         if database is not None:
@@ -165,6 +174,13 @@ def _answers(port: int) -> bool:
         con.close()
 
 
+def _die_with_parent() -> None:
+    """Run in the server's process before exec: have Linux kill it when the test process
+    dies, even of a SIGTERM or SIGKILL that skips the context's cleanup."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _ours(port: int, log_path: Path) -> bool:
     """Whether the server logging to ``log_path`` is the one answering on ``port``: the log
     line proves that it bound the port, rather than some other server."""
@@ -181,8 +197,14 @@ def _start(binary: Path, env: dict[str, str], log_path: Path) -> tuple[subproces
         port = _free_port()
         args = [str(binary), "-s", "--host", "127.0.0.1", "-p", str(port)]
         with log_path.open("w") as log:
-            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    start_new_session=True)  # fmt: skip
+            proc = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         deadline = time.monotonic() + 60
         while not _ours(port, log_path):
             if proc.poll() is not None:
