@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -59,11 +59,26 @@ JSON_CHECKED = """SELECT constraint_name FROM information_schema.check_constrain
       AND check_clause LIKE 'json_valid(%'"""
 """MariaDB's JSON columns: ``LONGTEXT`` with a ``json_valid`` check named as the column."""
 DROP_TEMPORARY = "DROP TEMPORARY TABLE IF EXISTS :stage"
+SESSION = (
+    "SET time_zone = '+00:00', innodb_lock_wait_timeout = {seconds}, sql_notes = 0, "
+    "wait_timeout = 31536000, "
+    "sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')"
+)
+"""Every session: UTC; strict (a value that does not fit fails, never truncates); notes
+off, so the warnings a ``LOAD DATA`` leaves are its refused values only; a lock
+connection idle through a long run is not dropped (with the run's lock)."""
+COLLATIONS = {True: "utf8mb4_nopad_bin", False: "utf8mb4_0900_bin"}
+"""Binary, no-pad collations (MariaDB, MySQL 8): keys and values compare as DuckDB and
+PostgreSQL compare them, case, accents and trailing spaces included."""
 GET_LOCK = "SELECT GET_LOCK(?, ?)"
 RELEASE_LOCK = "SELECT RELEASE_LOCK(?)"
 IS_FREE_LOCK = "SELECT IS_FREE_LOCK(?)"
 JSON_FIELD = 245
 TINY_FIELD = 1
+TIME_FIELD = 11
+LONGLONG_FIELD = 8
+UNSIGNED_FLAG = 32
+"""PyMySQL's ``FIELD_TYPE`` codes and ``FLAG.UNSIGNED`` (``pymysql.constants``)."""
 
 STATE_DDL = [
     "CREATE DATABASE IF NOT EXISTS `_dagwright`",
@@ -116,14 +131,17 @@ class MySQLState(SQLState):
         loader = self.loader
         assert isinstance(loader, MySQLLoader)
         with loader.session() as s:
-            s.execute(GET_LOCK, [_lock_name("run", run.pipeline, run.run_id), 0])
+            s.execute(
+                GET_LOCK, [_lock_name(loader.state_database, "run", run.pipeline, run.run_id), 0]
+            )
             yield
 
     def alive(self, run: RunRecord, exclusive: bool) -> bool:
         loader = self.loader
         assert isinstance(loader, MySQLLoader)
         with loader.session() as s:
-            return not s.scalar(IS_FREE_LOCK, [_lock_name("run", run.pipeline, run.run_id)])
+            name = _lock_name(loader.state_database, "run", run.pipeline, run.run_id)
+            return not s.scalar(IS_FREE_LOCK, [name])
 
 
 class MySQLConfig(DestinationConfig):
@@ -208,7 +226,7 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
                 local_infile=True,
                 charset="utf8mb4",
                 connect_timeout=30,
-                init_command=f"SET time_zone = '+00:00', innodb_lock_wait_timeout = {seconds}",
+                init_command=SESSION.format(seconds=seconds),
             )
         except pymysql.err.OperationalError as exc:
             raise ConfigError(f"cannot connect to MySQL ({self.describe()}): {exc}") from None
@@ -226,7 +244,7 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         finally:
             con.close()
 
-    @property
+    @cached_property
     def state_database(self) -> str:
         """Where this destination's state lives: ``_dagwright_<database>``, one per
         database of the server (as on PostgreSQL, where the state schema is per database),
@@ -260,12 +278,13 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         try:
             yield
         finally:
-            s.execute(RELEASE_LOCK, [name])
+            with suppress(Exception):  # the connection's end releases it too
+                s.execute(RELEASE_LOCK, [name])
 
     def hold_table(
         self, s: Session, pipeline: str, table_name: str
     ) -> AbstractContextManager[None]:
-        return self._named_lock(s, _lock_name(pipeline, table_name))
+        return self._named_lock(s, _lock_name(self.state_database, pipeline, table_name))
 
     @contextmanager
     def run_lock(self, pipeline: str, interval: Interval | None = None) -> Iterator[bool]:
@@ -275,7 +294,9 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         what = f"another run of {pipeline!r} for this interval"
         with (
             self.session() as s,
-            self._named_lock(s, _lock_name("runs of", pipeline, *window), what),
+            self._named_lock(
+                s, _lock_name(self.state_database, "runs of", pipeline, *window), what
+            ),
         ):
             yield False
 
@@ -321,6 +342,20 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
 
         return build(self.SYSTEM_TYPES[kind], DIALECT)
 
+    def table_options(self) -> list[exp.Expression]:
+        """A binary collation: the database's default (often case- and accent-insensitive)
+        would make a merge take ``'a'`` and ``'A'`` for one key."""
+        import sqlglot.expressions as exp
+
+        if self._mariadb is None:
+            with self.session():
+                pass
+        collation = COLLATIONS[bool(self._mariadb)]
+        return [
+            exp.CharacterSetProperty(this=exp.var("utf8mb4"), default=True),
+            exp.CollateProperty(this=exp.var(collation), default=True),
+        ]
+
     def column_type(self, arrow_type: pa.DataType, column: str) -> exp.DataType:
         return mysql_type(arrow_type, column)
 
@@ -365,6 +400,7 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         from loaders.typemap import build
 
         create = create_table(stage, cols, temp=True)
+        create.args["properties"].append("expressions", self.table_options()[1])
         constraints = [
             exp.ColumnConstraint(kind=exp.AutoIncrementColumnConstraint()),
             exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint()),
@@ -481,6 +517,7 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         with s.con.cursor() as cur:
             cur.execute(sql, params)
             description = cur.description or ()
+            fields = cur._result.fields if cur._result and cur._result.fields else []
             rows = cur.fetchall()
         names = [d[0] for d in description]
         if not rows:
@@ -488,10 +525,15 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
         columns: dict[str, Any] = {}
         for i, d in enumerate(description):
             values = [r[i] for r in rows]
+            unsigned = bool(fields and fields[i].flags & UNSIGNED_FLAG)
             if d[1] == JSON_FIELD:
                 columns[d[0]] = as_json(pa.array(values, pa.string()))
             elif d[1] == TINY_FIELD and d[3] == 1:  # TINYINT(1): BOOLEAN
                 columns[d[0]] = pa.array([None if v is None else bool(v) for v in values])
+            elif d[1] == TIME_FIELD:  # PyMySQL gives TIME as a timedelta
+                columns[d[0]] = pa.array([_time_of(v) for v in values], pa.time64("us"))
+            elif d[1] == LONGLONG_FIELD and unsigned:
+                columns[d[0]] = pa.array(values, pa.uint64())
             else:
                 columns[d[0]] = pa.array(values)
         return pa.table(columns)
@@ -597,6 +639,17 @@ def named_pyformat(sql: str) -> str:
         out.append("%%" if ch == "%" else ch)
         i += 1
     return "".join(out)
+
+
+def _time_of(value: Any) -> Any:
+    """A ``TIME`` value (a ``timedelta`` from PyMySQL) as a time of day."""
+    from datetime import time, timedelta
+
+    if not isinstance(value, timedelta):
+        return value
+    micros = round(value.total_seconds() * 1_000_000)
+    seconds, micro = divmod(micros, 1_000_000)
+    return time(seconds // 3600 % 24, seconds // 60 % 60, seconds % 60, micro)
 
 
 def _bindable(value: Any) -> Any:
@@ -773,10 +826,10 @@ def _csv_ready(array: pa.Array) -> pa.Array:
         return pc.cast(array, pa.float32())
     if at.is_binary(t) or at.is_large_binary(t) or at.is_fixed_size_binary(t):
         return pa.array([None if v is None else v.hex() for v in array.to_pylist()], pa.string())
-    if at.is_timestamp(t):
-        return pc.cast(array, pa.timestamp("us"))
+    if at.is_timestamp(t):  # DATETIME(6): nanoseconds are cut to microseconds
+        return pc.cast(array, pa.timestamp("us"), safe=False)
     if at.is_time(t):
-        return pc.cast(array, pa.time64("us"))
+        return pc.cast(array, pa.time64("us"), safe=False)
     if (
         at.is_list(t)
         or at.is_large_list(t)

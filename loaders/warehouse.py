@@ -145,12 +145,11 @@ def alter_type(target: exp.Table, name: str, dtype: exp.DataType) -> exp.Alter:
 
 
 def index_name(table_name: str, columns: list[str]) -> str:
-    """``ix_<table>_<columns>``, shortened with a hash to the 63 characters PostgreSQL
-    and MySQL allow."""
+    """``ix_<table>_<columns>_<hash>``, at most the 63 characters PostgreSQL and MySQL
+    allow; the hash of the table and its columns keeps names apart in PostgreSQL's one
+    namespace per schema (``orders_v`` on ``x`` and ``orders`` on ``v, x``)."""
+    digest = hashlib.sha256("\x00".join([table_name, *columns]).encode()).hexdigest()[:8]
     name = "ix_" + "_".join([table_name.split(".")[-1], *columns])
-    if len(name) <= 63:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return f"{name[:54]}_{digest}"
 
 
@@ -238,7 +237,12 @@ class SQLLoader(Loader[ConfigT]):
         return dtype
 
     def table_properties(self, load: Load) -> list[exp.Expression]:
-        """Properties of a new table's ``CREATE TABLE`` (Snowflake: ``CLUSTER BY``)."""
+        """Properties of a new table's ``CREATE TABLE``: ``table_options`` and the load's
+        own (Snowflake: ``CLUSTER BY``)."""
+        return self.table_options()
+
+    def table_options(self) -> list[exp.Expression]:
+        """Properties of every table the loader creates (MySQL: a binary collation)."""
         return []
 
     def system_type(self, kind: str) -> exp.DataType:
@@ -784,7 +788,10 @@ class SQLLoader(Loader[ConfigT]):
             self.create_schema(s, target.args["db"])
         have = self.table_columns(s, target)
         if have is None:
-            s.execute(s.sql(create_table(target, batch)))
+            create = create_table(target, batch)
+            if self.table_options():
+                create.set("properties", exp.Properties(expressions=self.table_options()))
+            s.execute(s.sql(create))
         else:
             for name, dtype in batch.items():
                 if name not in have:

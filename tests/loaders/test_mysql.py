@@ -131,13 +131,18 @@ def test_loads_of_one_table_wait_for_each_other(my: Warehouse, mariadb) -> None:
     con = mariadb.connect()
     try:
         with con.cursor() as cur:
-            cur.execute("select get_lock(%s, 5)", [_lock_name(my.pipeline, "t")])
+            cur.execute(
+                "select get_lock(%s, 5)", [_lock_name(my.loader().state_database, my.pipeline, "t")]
+            )
             for t in threads:
                 t.start()
             time.sleep(1.5)
             assert all(t.is_alive() for t in threads), "both loads wait for the table's lock"
             assert len(my.rows("t")) == 1, "nothing of them is in the table yet"
-            cur.execute("select release_lock(%s)", [_lock_name(my.pipeline, "t")])
+            cur.execute(
+                "select release_lock(%s)",
+                [_lock_name(my.loader().state_database, my.pipeline, "t")],
+            )
     finally:
         con.close()
     for t in threads:
@@ -154,7 +159,9 @@ def test_a_held_table_lock_times_out_with_a_hint(my: Warehouse, mariadb) -> None
     con = mariadb.connect()
     try:
         with con.cursor() as cur:
-            cur.execute("select get_lock(%s, 5)", [_lock_name(my.pipeline, "t")])
+            cur.execute(
+                "select get_lock(%s, 5)", [_lock_name(my.loader().state_database, my.pipeline, "t")]
+            )
             with pytest.raises(DagwrightError, match="held its lock for more than 1s"):
                 my.load("t", [{"id": 2}], at=1)
     finally:
@@ -178,3 +185,84 @@ def test_two_databases_on_one_server_keep_their_own_state(
     states = [w.loader().state.tables(dev.pipeline)["t"] for w in (dev, prod)]
     assert [list(s.intervals.values())[0][0] for s in states] == ["dev-run", "prod-run"]
     assert dev.rows("t") == [{"id": 1}] and prod.rows("t") == [{"id": 2}]
+
+
+@pytest.fixture
+def my_ci(request: pytest.FixtureRequest, tmp_path: Path, mariadb) -> Warehouse:  # noqa: ANN001
+    """A destination whose database's default collation is case- and accent-insensitive,
+    as most servers' are (the test server's default is binary)."""
+    import os
+    import uuid
+
+    database = f"ci_{uuid.uuid4().hex[:8]}"
+    mariadb.execute(f"CREATE DATABASE `{database}` COLLATE utf8mb4_general_ci")
+    name = f"wh_{uuid.uuid4().hex[:8]}"
+    url = mariadb.url.rsplit("/", 1)[0] + "/" + database
+    os.environ[f"DAGWRIGHT_CONN_{name.upper()}"] = url
+    return Warehouse("mysql", tmp_path, {"loader": "mysql", "connection": name})
+
+
+def test_keys_and_values_compare_as_bytes_whatever_the_database_collation(
+    my_ci: Warehouse,
+) -> None:
+    w = my_ci
+    merge = {"write": "merge", "primary_key": ["k"]}
+    w.load("m", [{"k": "a", "v": 1}, {"k": "A", "v": 2}, {"k": "a ", "v": 3}], **merge)
+    assert w.rows("m") == [{"k": "A", "v": 2}, {"k": "a", "v": 1}, {"k": "a ", "v": 3}]
+    scd2 = {"write": "scd2", "primary_key": ["k"]}
+    w.load("h", [{"k": "x", "v": "abc"}], at=0, **scd2)
+    w.load("h", [{"k": "x", "v": "ABC"}], at=1, **scd2)
+    w.load("h", [{"k": "x", "v": "ABC "}], at=2, **scd2)
+    assert sorted(r["v"] for r in w.rows("h")) == ["ABC", "ABC ", "abc"]
+
+
+def test_a_refused_value_after_many_rounded_ones_still_fails_the_load(my: Warehouse) -> None:
+    rows = [{"id": i, "x": 1.005} for i in range(6)] + [{"id": 6, "x": 99999999.999}]
+    with pytest.raises(DataError, match="column `.*`.`x` at row 7|'x' at row 7"):
+        my.load("d", rows, columns={"x": "DECIMAL(10, 2)"})
+    assert my.ledger() == []
+
+
+def test_locks_of_two_databases_on_one_server_do_not_block_each_other(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from dagwright.intervals import Interval
+    from tests.loaders.conftest import make_warehouse
+
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "prod").mkdir()
+    dev = make_warehouse("mysql", tmp_path / "dev", request)
+    prod = make_warehouse("mysql", tmp_path / "prod", request)
+    dev.config["lock_timeout"] = prod.config["lock_timeout"] = 1
+    day = Interval(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
+    with dev.loader().run_lock("orders", day), prod.loader().run_lock("orders", day):
+        prod.load("t", [{"id": 1}])
+    held, again = dev.loader(), dev.loader()
+    with (
+        held.run_lock("orders", day),
+        pytest.raises(DagwrightError, match="another run"),
+        again.run_lock("orders", day),
+    ):
+        pass
+
+
+def test_times_unsigned_and_nanosecond_values_round_trip(my: Warehouse) -> None:
+    from datetime import datetime, time
+
+    import pyarrow as pa
+
+    batch = pa.table(
+        {
+            "at": pa.array([1_700_000_000_123_456_789], pa.timestamp("ns")),
+            "t": pa.array([time(13, 5, 7, 250)], pa.time64("us")),
+            "big": pa.array([2**64 - 1], pa.uint64()),
+        }
+    )
+    my.load("v", batch)
+    row = my.rows("v")[0]
+    assert row["at"] == datetime(2023, 11, 14, 22, 13, 20, 123456)
+    assert row["t"] == time(13, 5, 7, 250)
+    assert row["big"] == 2**64 - 1
+    assert my.arrow("v").schema.field("t").type == pa.time64("us")
