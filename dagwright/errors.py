@@ -44,6 +44,11 @@ class DataError(DagwrightError):
     """Bad data: names the source, and the row and column where known."""
 
 
+class QueryRefused(DagwrightError):
+    """The destination refused a pushed-down query: its own message. A loader's
+    ``run_pushdown`` raises it; the pushdown stage locates it in the step's SQL."""
+
+
 class ConfigError(DagwrightError):
     """Missing or wrong configuration outside the spec (connections, environment)."""
 

@@ -30,7 +30,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import Field
 
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
     from dagwright.intervals import Interval
     from dagwright.state import RunRecord
-    from transforms.sql import CompiledSql
 
 DIALECT = "mysql"
 COLUMNS = """SELECT column_name, column_type FROM information_schema.columns
@@ -554,13 +553,13 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
                 rows = rows.set_column(rows.schema.get_field_index(name), name, column)
         return rows
 
-    def run_pushdown(self, compiled: CompiledSql, values: Any, path: str) -> None:
+    def run_pushdown(self, compiled: CompiledQuery, values: Any, path: str) -> None:
         """Run a pushed-down step's query here and write its rows to ``path`` (a query
         MySQL refuses fails before anything is written)."""
         import pyarrow.parquet as pq
         import pymysql
 
-        from transforms.sql import SqlStepError
+        from dagwright.errors import QueryRefused
 
         sql = named_pyformat(compiled.sql) if values else compiled.sql
         bound = {k: _bindable(v) for k, v in values.items()} if values else None
@@ -569,8 +568,14 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
             try:
                 table = self.fetch_arrow(s, sql, bound)
             except pymysql.err.MySQLError as exc:
-                raise SqlStepError(str(exc.args[-1])) from None
+                raise QueryRefused(str(exc.args[-1])) from None
         pq.write_table(table, path)
+
+
+class CompiledQuery(Protocol):
+    """A pushed-down step's query as the pushdown stage compiled it for MySQL."""
+
+    sql: str
 
 
 class MySQLSession(Session):

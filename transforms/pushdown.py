@@ -5,7 +5,8 @@ are load names, qualified the way the destination qualifies them. The query is c
 on the engine before it runs (DuckDB binds it; PostgreSQL PREPAREs it), and its rows are
 staged as Parquet like any transform's output, so loads downstream work unchanged.
 
-A loader runs pushed-down steps by providing ``run_pushdown(compiled, values, path)``
+A loader runs pushed-down steps by providing ``run_pushdown(compiled, values, path)``,
+raising ``dagwright.errors.QueryRefused`` with the engine's message when it refuses one
 (and optionally ``pushdown_table(name)`` to qualify a table). DuckDB's is built in here.
 For PostgreSQL, ``check_postgres`` and ``postgres_rows`` do the work over a psycopg
 connection, so the PostgreSQL loader's ``run_pushdown`` can be a few lines.
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlglot.expressions as exp
 
-from dagwright.errors import ConfigError, StageError
+from dagwright.errors import ConfigError, QueryRefused, StageError
 from dagwright.timeouts import StatementCancelled, cancellable, timed_out
 from transforms.sql import (
     CompiledSql,
@@ -129,7 +130,7 @@ def run_pushdown(
         )
     try:
         runner(compiled, values, open_output(out))
-    except SqlStepError as exc:
+    except (SqlStepError, QueryRefused) as exc:
         if (late := timed_out()) is not None:
             raise late from None
         located = engine_error(str(exc), compiled, step, source)

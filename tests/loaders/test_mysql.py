@@ -266,3 +266,32 @@ def test_times_unsigned_and_nanosecond_values_round_trip(my: Warehouse) -> None:
     assert row["t"] == time(13, 5, 7, 250)
     assert row["big"] == 2**64 - 1
     assert my.arrow("v").schema.field("t").type == pa.time64("us")
+
+
+def test_a_pushed_down_query_mariadb_refuses_fails_its_stage_with_the_servers_words(
+    project: Project,
+    mariadb,  # noqa: ANN001
+) -> None:
+    project.write_spec(
+        "refused",
+        """
+        pipeline: refused
+        start_date: 2026-01-01
+        sources:
+          orders: {extractor: csv, path: data/shop/orders.csv}
+        destination: {loader: mysql, connection: wh}
+        transforms:
+          totals:
+            pushdown: true
+            sql: select customer_id, sum(no_such_column) as total from raw_orders group by 1
+        loads:
+          raw_orders: {from: orders, write: replace}
+          customer_totals: {from: totals, write: replace}
+        """,
+    )
+    done = project.cli("run", "refused", env={"DAGWRIGHT_CONN_WH": mariadb.url})
+    assert done.returncode == 1
+    out = " ".join((done.stdout + done.stderr).split())
+    assert "stage 'transform_totals': " in out and "refused.yaml:9:" in out, out
+    assert "mysql rejects the translated SQL: Unknown column 'no_such_column'" in out, out
+    assert "Traceback" not in out
