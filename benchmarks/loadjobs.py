@@ -87,15 +87,7 @@ with psycopg.connect(os.environ["BENCH_PG_URL"], autocommit=True) as con:
 def _pg(script: str, pg_url: str, *args: str) -> str:
     import os
 
-    proc = subprocess.run(
-        [PY, "-c", script, *args],
-        env={**os.environ, "BENCH_PG_URL": pg_url},
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError((proc.stderr.strip().splitlines() or ["?"])[-1])
-    return proc.stdout.strip()
+    return _run(script, {**os.environ, "BENCH_PG_URL": pg_url}, *args)
 
 
 def _pg_rows(pg_url: str, table: str, expected: int) -> Callable[[], str | None]:

@@ -90,8 +90,14 @@ def mariadb_server(database: str = "dagwright") -> Iterator[MariaDBServer]:
     datadir, sock, log = base / "data", base / "mysqld.sock", base / "mariadb.log"
     run_as = ["--user=root"] if os.geteuid() == 0 else []
     made = subprocess.run(
-        [install, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=socket",
-         "--skip-test-db", *run_as],  # fmt: skip
+        [
+            install,
+            "--no-defaults",
+            f"--datadir={datadir}",
+            "--auth-root-authentication-method=socket",
+            "--skip-test-db",
+            *run_as,
+        ],
         capture_output=True,
         text=True,
     )
