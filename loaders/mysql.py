@@ -113,12 +113,8 @@ UPSERTS = {
          error, stages, runner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON DUPLICATE KEY UPDATE status = VALUES(status), finished_at = VALUES(finished_at),
         error = VALUES(error), stages = VALUES(stages)""",
-    "watermarks": """INSERT INTO `_dagwright`.`watermarks`
-        (pipeline, source, table_name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-        ON DUPLICATE KEY UPDATE value = VALUES(value), run_id = VALUES(run_id),
-        updated_at = VALUES(updated_at)""",
 }
-"""The state's upserts: MySQL has no ``ON CONFLICT``."""
+"""The run log's upsert: MySQL has no ``ON CONFLICT``."""
 
 
 class MySQLState(SQLState):
@@ -261,8 +257,6 @@ class MySQLLoader(SQLLoader[MySQLConfig]):
 
         if template == sql_state.UPSERT_RUN:
             return moved(UPSERTS["runs"], "mysql", self.state_database)
-        if template == sql_state.UPSERT_WATERMARK:
-            return moved(UPSERTS["watermarks"], "mysql", self.state_database)
         return moved(template, "duckdb", self.state_database)
 
     @contextmanager

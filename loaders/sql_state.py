@@ -46,7 +46,9 @@ class SQLWarehouse(Protocol):
     def lock(self, s: Session, pipeline: str, table_name: str) -> None: ...
     def target(self, name: str) -> sge.Table: ...
     def table_columns(self, s: Session, target: sge.Table) -> dict[str, Any] | None: ...
-    def append_in(self, s: Session, table_name: str, path: str, part: int) -> None: ...
+    def stage_side(self, s: Session, path: str, part: int) -> sge.Table: ...
+    def append_in(self, s: Session, table_name: str, path: str, stage: sge.Table) -> None: ...
+    def drop_stage(self, s: Session, stage: sge.Table) -> None: ...
     def side_table(self, s: Session, table_name: str, path: str) -> None: ...
 
     transactional_ddl: bool
@@ -131,10 +133,12 @@ DELETE_LEDGER = """DELETE FROM "_dagwright"."intervals"
 INSERT_LEDGER = """INSERT INTO "_dagwright"."intervals"
     (pipeline, table_name, interval_start, interval_end, run_id, rows, loaded_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)"""
-UPSERT_WATERMARK = """INSERT INTO "_dagwright"."watermarks"
-    (pipeline, source, table_name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (pipeline, source, table_name) DO UPDATE SET value = excluded.value,
-    run_id = excluded.run_id, updated_at = excluded.updated_at"""
+DELETE_WATERMARK = """DELETE FROM "_dagwright"."watermarks"
+    WHERE pipeline = ? AND source = ? AND table_name = ?"""
+INSERT_WATERMARK = """INSERT INTO "_dagwright"."watermarks"
+    (pipeline, source, table_name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)"""
+"""A watermark is replaced by a delete and an insert in the load's transaction: no upsert
+syntax, which each warehouse spells its own way (and fakesnow cannot run in one)."""
 DELETE_FILE = """DELETE FROM "_dagwright"."files"
     WHERE pipeline = ? AND table_name = ? AND source = ? AND path = ?"""
 DELETE_FILES_OF_RUN = """DELETE FROM "_dagwright"."files"
@@ -247,10 +251,11 @@ class SQLState(StateStore):
             s.execute(self.sql(DELETE_FILES_OF_RUN), table_key + [run_id])
         for portion in update.portions:
             if portion.mark is not None:
+                mark_key = [update.pipeline, portion.source, update.table]
+                s.execute(self.sql(DELETE_WATERMARK), mark_key)
                 s.execute(
-                    self.sql(UPSERT_WATERMARK),
-                    [update.pipeline, portion.source, update.table]
-                    + [encode_watermark(portion.mark), update.run_id, now],
+                    self.sql(INSERT_WATERMARK),
+                    mark_key + [encode_watermark(portion.mark), update.run_id, now],
                 )
             for f in portion.files if portion.kind == "files" else ():
                 s.execute(self.sql(DELETE_FILE), table_key + [portion.source, f.path])
@@ -284,9 +289,11 @@ class SQLState(StateStore):
     ) -> None:
         loader = self.loader
         with self.session() as s:
+            stages: list[sge.Table] = []
             if not loader.transactional_ddl:  # DDL would commit the transaction below
-                for part, path in zip(parts, files, strict=True):
+                for n, (part, path) in enumerate(zip(parts, files, strict=True)):
                     loader.side_table(s, part.table, path)
+                    stages.append(loader.stage_side(s, path, n))
             s.execute("BEGIN")
             try:
                 for n, (part, path) in enumerate(zip(parts, files, strict=True)):
@@ -303,12 +310,18 @@ class SQLState(StateStore):
                             s.sql(exp.delete(target, where), with_params=True),
                             [stage, *superseded],
                         )
-                    loader.append_in(s, part.table, path, n)
+                    stage = stages[n] if stages else loader.stage_side(s, path, n)
+                    loader.append_in(s, part.table, path, stage)
                 s.execute("COMMIT")
             except BaseException:
                 with suppress(Exception):
                     s.execute("ROLLBACK")
                 raise
+            finally:
+                if not getattr(loader, "temporary_stage", True):
+                    for stage in stages:
+                        with suppress(Exception):
+                            loader.drop_stage(s, stage)
 
 
 def build_states(

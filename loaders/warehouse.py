@@ -206,6 +206,15 @@ class SQLLoader(Loader[ConfigT]):
         """Index the staged batch on the columns the disposition matches the table by,
         where the engine needs it to (MySQL runs ``IN`` subqueries row by row)."""
 
+    temporary_stage: ClassVar[bool] = True
+    """Whether the staged batch is a temporary table, gone with the session; where it is
+    not (Snowflake: ``COPY INTO`` fills no temporary table), each load names its own
+    (``stage_table``) and drops it when done."""
+
+    def stage_table(self, suffix: str = "") -> exp.Table:
+        """The table a load stages its batch in."""
+        return table(STAGE + suffix)
+
     def drop_stage(self, s: Session, stage: exp.Table) -> None:
         s.execute(render(DROP_STAGE, self.dialect, stage=stage))
 
@@ -343,7 +352,7 @@ class SQLLoader(Loader[ConfigT]):
     def _load_once(
         self, table_name: str, load: Load, data: StagedTable, state: StateUpdate
     ) -> LoadResult:
-        target, stage = self.target(table_name), table(STAGE)
+        target, stage = self.target(table_name), self.stage_table()
         batch = self._declared(table_name, load, self.batch_columns(data.uri))
         self._check_reserved(table_name, load, batch)
         now = datetime.now(UTC)
@@ -358,12 +367,7 @@ class SQLLoader(Loader[ConfigT]):
                 conflict = self.state.conflict(s, state)
                 if conflict is not None:
                     s.execute("ROLLBACK")
-                    return LoadResult(
-                        table=table_name,
-                        rows=0,
-                        sql=s.executed,
-                        skipped=f"{conflict}; nothing loaded",
-                    )
+                    return self._skipped(s, table_name, conflict)
                 crash_point("stage:start")
                 self.drop_stage(s, stage)
                 keys = _stage_keys(load)
@@ -386,15 +390,22 @@ class SQLLoader(Loader[ConfigT]):
                     if load.columns
                     else self.take_over(s, load, target, data.uri, batch, state, now)
                 )
+                cols = list(batch)
                 if statements is None:
                     cols = self._contract(s, table_name, load, target, batch, notes)
+                if not ddl_in_transaction:  # the checks above ran outside it: again, locked
+                    s.execute("BEGIN")
+                    self.lock(s, state.pipeline, table_name)
+                    conflict = self.state.conflict(s, state)
+                    if conflict is not None:
+                        s.execute("ROLLBACK")
+                        return self._skipped(s, table_name, conflict)
+                if statements is None:
                     previous = self.state.previous(s, state, interval)
                     stamp = self._scd2_time(s, load, table_name, state, now, bool(previous))
                     statements = self._apply(
                         load, target, stage, cols, list(batch), interval, previous
                     )
-                if not ddl_in_transaction:
-                    s.execute("BEGIN")
                 for statement, params in statements:
                     s.run(statement, self._params(params, state, now, stamp))
                 crash_point("apply:data")
@@ -405,8 +416,18 @@ class SQLLoader(Loader[ConfigT]):
                 with suppress(Exception):
                     s.execute("ROLLBACK")
                 raise
+            finally:
+                if not self.temporary_stage:
+                    with suppress(Exception):  # what a killed load leaves is dropped by hand
+                        self.drop_stage(s, stage)
             crash_point("commit:done")
             return LoadResult(table=table_name, rows=rows, sql=s.executed, notes=notes)
+
+    @staticmethod
+    def _skipped(s: Session, table_name: str, conflict: str) -> LoadResult:
+        return LoadResult(
+            table=table_name, rows=0, sql=s.executed, skipped=f"{conflict}; nothing loaded"
+        )
 
     def _sql(self, template: str) -> str:
         return _static(template, self.dialect)
@@ -797,15 +818,20 @@ class SQLLoader(Loader[ConfigT]):
                 if name not in have:
                     s.execute(s.sql(alter_add(target, name, dtype)))
 
-    def append_in(self, s: Session, table_name: str, path: str, part: int) -> None:
-        """Append a Parquet file's rows to a side table inside ``s``'s transaction,
-        creating or widening the table where DDL is transactional (check results,
-        quarantine; not pipeline loads). ``part`` numbers the appends of one transaction
-        (each stages its own batch)."""
-        target, stage = self.target(table_name), table(f"{STAGE}_{part}")
-        batch = self.batch_columns(path)
+    def stage_side(self, s: Session, path: str, part: int) -> exp.Table:
+        """Stage a Parquet file's rows for ``append_in`` (before the transaction where
+        DDL is not transactional). ``part`` numbers the stagings of one transaction."""
+        stage = self.stage_table(f"_{part}")
         self.drop_stage(s, stage)
-        self.stage(s, stage, path, batch)
+        self.stage(s, stage, path, self.batch_columns(path))
+        return stage
+
+    def append_in(self, s: Session, table_name: str, path: str, stage: exp.Table) -> None:
+        """Append the rows ``stage_side`` staged to a side table inside ``s``'s
+        transaction, creating or widening the table where DDL is transactional (check
+        results, quarantine; not pipeline loads)."""
+        target = self.target(table_name)
+        batch = self.batch_columns(path)
         if self.transactional_ddl:
             self.side_table(s, table_name, path)
         query = exp.select(*[_col(c) for c in batch]).from_(stage.copy())

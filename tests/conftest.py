@@ -117,6 +117,16 @@ def mariadb():
 
 
 @pytest.fixture(scope="session")
+def fakesnow(tmp_path_factory: pytest.TempPathFactory):
+    """Snowflake's stand-in (a fakesnow server, from a virtualenv of its own) on 127.0.0.1
+    for the whole test session (per worker)."""
+    from tests.support.fakesnow import fakesnow_server
+
+    with fakesnow_server(tmp_path_factory.mktemp("fakesnow")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def s3_server():
     """A real S3-compatible server (moto) on 127.0.0.1 for the whole test session."""
     from tests.support.s3 import s3_server as start

@@ -118,6 +118,17 @@ def make_warehouse(kind: str, root: Path, request: pytest.FixtureRequest) -> War
         return Warehouse(kind, root, {"loader": "parquet", "path": str(root / "lake")})
     import os
 
+    if kind == "snowflake":
+        server = request.getfixturevalue("fakesnow")
+        name = f"wh_{uuid.uuid4().hex[:8]}"
+        url = server.url(f"D_{uuid.uuid4().hex[:8].upper()}")
+        os.environ[f"DAGWRIGHT_CONN_{name.upper()}"] = url
+        return Warehouse(
+            kind,
+            root,
+            {"loader": "snowflake", "connection": name, "lock_timeout": 20},
+            env={f"DAGWRIGHT_CONN_{name.upper()}": url},
+        )
     if kind == "mysql":
         server = request.getfixturevalue("mariadb")
         name = f"wh_{uuid.uuid4().hex[:8]}"
@@ -169,3 +180,8 @@ def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
 @pytest.fixture
 def my(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
     return make_warehouse("mysql", tmp_path, request)
+
+
+@pytest.fixture
+def sf(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
+    return make_warehouse("snowflake", tmp_path, request)

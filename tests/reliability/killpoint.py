@@ -169,14 +169,14 @@ def _watch_checks() -> None:
                 _die()
             yield chunk
 
-    def append_in(self: object, s: object, table_name: str, path: str, part: int) -> None:
+    def append_in(self: object, s: object, table_name: str, path: str, stage: object) -> None:
         global _appends
         with _lock:
             _appends += 1
             number, first = _appends, _count + 1
         if number == KILL_APPEND and not KILL_AFTER:
             _die()
-        real_append(self, s, table_name, path, part)
+        real_append(self, s, table_name, path, stage)
         _event(f"append {table_name} {first} {_count}")
         if number == KILL_APPEND and KILL_AFTER:
             _die()

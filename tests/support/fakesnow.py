@@ -46,6 +46,21 @@ REQUIREMENTS = (
     "starlette==1.10.0",
     "uvicorn==0.55.0",
 )
+PATCHES = (
+    (
+        "fakesnow/arrow.py",
+        "            arrays=[epoch, fraction, timezone],\n",
+        "            arrays=[epoch, fraction, timezone],\n            mask=pc.is_null(ts),\n",
+    ),
+    (
+        "fakesnow/arrow.py",
+        "            arrays=[epoch, fraction],\n",
+        "            arrays=[epoch, fraction],\n            mask=pc.is_null(ts),\n",
+    ),
+)
+"""Fixes to fakesnow's own bugs, applied to the installed copy: 0.12.1 builds the Arrow
+structs it sends timestamps in without a null mask, so every NULL timestamp reached the
+client as 1970-01-01 (the stored value was NULL)."""
 PIP_VERSION = "26.3"
 # The connector probes cloud metadata endpoints (169.254.169.254, metadata.google.internal)
 # at login unless this is set: tests reach nothing but 127.0.0.1.
@@ -57,6 +72,13 @@ class FakesnowServer:
     host: str
     port: int
     log: Path
+
+    def url(self, database: str, schema: str = "PUBLIC") -> str:
+        """A ``snowflake://`` URL to this server, as the Snowflake loader takes it."""
+        return (
+            f"snowflake://fake:fake@fakesnow/{database}/{schema}?host={self.host}"
+            f"&port={self.port}&protocol=http&network_timeout=15&socket_timeout=600"
+        )
 
     def connect(
         self, database: str | None = None, schema: str | None = None, **kw: Any
@@ -105,7 +127,7 @@ def _complete(venv: Path) -> bool:
     stamp = _stamp(venv)
     return (
         stamp.is_file()
-        and stamp.read_text() == "\n".join(REQUIREMENTS)
+        and stamp.read_text() == _stamp_text()
         and (venv / "bin" / "python").exists()  # the interpreter it was made from is still there
         and (venv / "bin" / "fakesnow").is_file()
     )
@@ -145,8 +167,24 @@ def fakesnow_venv() -> Path:
                         f"installing fakesnow into {venv} failed at `{' '.join(step)}`; "
                         f"see {log_path}:\n{_tail(log_path)}"
                     )
-        _stamp(venv).write_text("\n".join(REQUIREMENTS))
+        _patch(venv)
+        _stamp(venv).write_text(_stamp_text())
     return venv
+
+
+def _stamp_text() -> str:
+    return "\n".join([*REQUIREMENTS, *(repr(p) for p in PATCHES)])
+
+
+def _patch(venv: Path) -> None:
+    """Apply ``PATCHES`` to the installed fakesnow (each must match exactly once)."""
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    for relative, old, new in PATCHES:
+        path = site / relative
+        text = path.read_text()
+        if text.count(old) != 1:
+            raise RuntimeError(f"cannot patch {path}: {old.strip()!r} is not there once")
+        path.write_text(text.replace(old, new))
 
 
 def _tail(path: Path, lines: int = 30) -> str:
