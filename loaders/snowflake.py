@@ -70,8 +70,8 @@ TAKE_LOCK = 'UPDATE "_dagwright"."locks" SET taken_at = CURRENT_TIMESTAMP() WHER
 CREATE_STAGE_AREA = 'CREATE STAGE IF NOT EXISTS "_dagwright".DAGWRIGHT_STAGE'
 UPSERTS = {
     "runs": """MERGE INTO "_dagwright"."runs" AS t USING (SELECT ? AS run_id, ? AS pipeline,
-        ?::TIMESTAMP_TZ AS interval_start, ?::TIMESTAMP_TZ AS interval_end, ? AS status,
-        ?::TIMESTAMP_TZ AS started_at, ?::TIMESTAMP_TZ AS finished_at, ? AS error,
+        CAST(? AS TIMESTAMP_TZ) AS interval_start, CAST(? AS TIMESTAMP_TZ) AS interval_end, ? AS status,
+        CAST(? AS TIMESTAMP_TZ) AS started_at, CAST(? AS TIMESTAMP_TZ) AS finished_at, ? AS error,
         ? AS stages, ? AS runner) AS s ON t.run_id = s.run_id
         WHEN MATCHED THEN UPDATE SET status = s.status, finished_at = s.finished_at,
             error = s.error, stages = s.stages
@@ -374,7 +374,7 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
             rows = self.fetch_arrow(s, render("SELECT * FROM :target", DIALECT, target=target))
         for i, field in enumerate(rows.schema):
             if getattr(field.type, "extension_name", None) == "arrow.json":
-                column = json_column(rows.column(i).storage.to_pylist())
+                column = json_column(rows.column(i).combine_chunks().storage.to_pylist())
                 rows = rows.set_column(i, field.name, column)
         return rows
 

@@ -310,8 +310,8 @@ class SQLState(StateStore):
                             s.sql(exp.delete(target, where), with_params=True),
                             [stage, *superseded],
                         )
-                    stage = stages[n] if stages else loader.stage_side(s, path, n)
-                    loader.append_in(s, part.table, path, stage)
+                    staged = stages[n] if stages else loader.stage_side(s, path, n)
+                    loader.append_in(s, part.table, path, staged)
                 s.execute("COMMIT")
             except BaseException:
                 with suppress(Exception):
@@ -319,9 +319,9 @@ class SQLState(StateStore):
                 raise
             finally:
                 if not getattr(loader, "temporary_stage", True):
-                    for stage in stages:
+                    for staged in stages:
                         with suppress(Exception):
-                            loader.drop_stage(s, stage)
+                            loader.drop_stage(s, staged)
 
 
 def build_states(

@@ -155,7 +155,7 @@ def make_warehouse(kind: str, root: Path, request: pytest.FixtureRequest) -> War
     )
 
 
-@pytest.fixture(params=["duckdb", "postgres", "mysql"])
+@pytest.fixture(params=["duckdb", "postgres", "mysql", "snowflake"])
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
     """An empty destination: a DuckDB file, a fresh schema on the PostgreSQL server, or a
     fresh database on the MariaDB server."""

@@ -1,5 +1,6 @@
 """The example pipeline (``dags/shop_daily.yaml``), unchanged but for its ``destination:``,
-gives the same tables on every destination: DuckDB, PostgreSQL, MariaDB and Parquet."""
+gives the same tables on every destination: DuckDB, PostgreSQL, MariaDB, Snowflake (through
+fakesnow) and Parquet."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ def destination(kind: str, root: Path, request: pytest.FixtureRequest) -> Wareho
     if kind == "postgres":
         server = request.getfixturevalue("postgres")
         url, config = server.url, {"schema": f"s_{uuid.uuid4().hex[:8]}"}
+    elif kind == "snowflake":
+        server = request.getfixturevalue("fakesnow")
+        url, config = server.url(f"D_{uuid.uuid4().hex[:8].upper()}"), {}
     else:
         server = request.getfixturevalue("mariadb")
         database = f"d_{uuid.uuid4().hex[:8]}"
@@ -81,7 +85,7 @@ def test_the_example_gives_equal_tables_on_every_destination(
     tmp_path: Path, shop_data: Path, request: pytest.FixtureRequest
 ) -> None:
     results = {}
-    for kind in ("duckdb", "postgres", "mysql", "parquet"):
+    for kind in ("duckdb", "postgres", "mysql", "snowflake", "parquet"):
         w = destination(kind, tmp_path / kind, request)
         (tmp_path / kind).mkdir()
         run_example(w, shop_data)

@@ -93,20 +93,25 @@ def test_evolve_adds_columns_and_widens_types(warehouse: Warehouse) -> None:
     assert {"id": 3, "qty": None, "extra": None} in w.rows("c")
 
 
+INTEGER = {"snowflake": "DECIMAL(38, 0)"}
+"""How the table names a batch's int64 column where it is not BIGINT (Snowflake's NUMBER)."""
+
+
 def test_evolve_refuses_a_type_it_cannot_widen(warehouse: Warehouse) -> None:
     w = warehouse
     w.load("c", BASE, at=0)
     with pytest.raises(DataError) as info:
         w.load("c", [{"id": 2, "name": "b", "qty": "many"}], at=1)
     assert "schema contract 'evolve' refuses this batch" in str(info.value)
-    assert '~ column "qty" is BIGINT in the table, ' in str(info.value)
+    assert f'~ column "qty" is {INTEGER.get(w.kind, "BIGINT")} in the table, ' in str(info.value)
     assert w.rows("c") == [{"id": 1, "name": "a", "qty": 1}]
 
 
 def test_freeze_fails_listing_every_difference(warehouse: Warehouse) -> None:
     w = warehouse
     w.load("f", BASE, at=0, schema_contract="freeze")
-    text = "LONGTEXT" if w.kind == "mysql" else "TEXT"
+    text = {"mysql": "LONGTEXT", "snowflake": "VARCHAR"}.get(w.kind, "TEXT")
+    integer = INTEGER.get(w.kind, "BIGINT")
     with pytest.raises(DataError) as info:
         w.load(
             "f",
@@ -120,7 +125,7 @@ def test_freeze_fails_listing_every_difference(warehouse: Warehouse) -> None:
         "table 'f': schema contract 'freeze' refuses this batch, which differs from the table:\n"
         f'  + new column "note" {text}\n'
         '  - missing column "name" (in the table, not in the batch)\n'
-        '  ~ column "qty" is BIGINT in the table, DECIMAL(2, 1) in the batch\n'
+        f'  ~ column "qty" is {integer} in the table, DECIMAL(2, 1) in the batch\n'
         "hint: set schema_contract: evolve on this load to accept the change, or fix the source"
     )
     w.load("f", [{"id": 3, "name": "c", "qty": 3}], at=1, schema_contract="freeze")
@@ -192,8 +197,8 @@ def test_json_documents_load_and_read_back_as_their_text(warehouse: Warehouse) -
     loader = warehouse.loader()
     with loader.session() as s:
         kind = loader.table_columns(s, loader.target("docs"))["doc"]
-    dialect = "postgres" if warehouse.kind == "postgres" else "duckdb"
-    assert kind == build("JSONB" if dialect == "postgres" else "JSON", dialect)
+    expected = {"postgres": ("JSONB", "postgres"), "snowflake": ("VARIANT", "snowflake")}
+    assert kind == build(*expected.get(warehouse.kind, ("JSON", "duckdb")))
     back = {r["id"]: r["doc"] for r in warehouse.rows("docs")}
     assert {i: None if d is None else json.loads(d) for i, d in back.items()} == {
         1: {"sku": "A1", "n": [1, {"x": None}]},

@@ -30,8 +30,9 @@ SPECS: dict[str, dict[str, Any]] = {
 }
 COMMITTED = "commit:done"
 POINTS = ["stage", "apply:data", "apply:state", COMMITTED]
-"""``stage`` is ``stage:copy`` on PostgreSQL and MySQL (after the first COPY or LOAD DATA
-batch), else ``stage:done``."""
+"""``stage`` is ``stage:copy`` where batches are sent in parts (after the first COPY or LOAD
+DATA batch, or the first Parquet file PUT to Snowflake's stage), else ``stage:done``."""
+BATCHED = ("postgres", "mysql", "snowflake")
 EXTRA = [("append", "stage:start"), ("append", "apply:start")]
 
 
@@ -51,7 +52,9 @@ def load(w: Warehouse, interval: int, write: str) -> None:
     w.load("t", batch(interval, write), at=interval, watermark=10 * (interval + 1), **SPECS[write])
 
 
-def killed_load(w: Warehouse, write: str, point: str) -> int:
+def killed_load(w: Warehouse, write: str, point: str, sessions: Path | None = None) -> int:
+    """The exit code of a child process loading interval 1, killed at ``point``; the
+    Snowflake sessions it opened are listed in ``sessions``."""
     staged = w.stage(batch(1, write))
     state = w.state("t", 1, watermark=20, run_id="killed")
 
@@ -59,7 +62,18 @@ def killed_load(w: Warehouse, write: str, point: str) -> int:
         from dagwright.spec.sections import Load
 
         os.environ[KILL_AT] = point
-        w.loader().load("t", Load.model_validate({"from": "src", **SPECS[write]}), staged, state)
+        loader = w.loader()
+        if sessions is not None:
+            connect = loader.connect
+
+            def listed():  # noqa: ANN202 - a snowflake connection
+                con = connect()
+                with sessions.open("a") as out:
+                    out.write(con.rest.token + "\n")
+                return con
+
+            loader.connect = listed
+        loader.load("t", Load.model_validate({"from": "src", **SPECS[write]}), staged, state)
         os._exit(0)
 
     process = multiprocessing.get_context("fork").Process(target=child)
@@ -91,14 +105,21 @@ def test_a_killed_load_leaves_before_or_after_and_a_rerun_converges(
         warehouse.config["copy_batch_rows"] = 40
     if warehouse.kind == "mysql":
         warehouse.config["load_batch_rows"] = 40
+    if warehouse.kind == "snowflake":
+        warehouse.config["file_rows"] = 40
     if point == "stage":
-        point = "stage:copy" if warehouse.kind in ("postgres", "mysql") else "stage:done"
+        point = "stage:copy" if warehouse.kind in BATCHED else "stage:done"
     expected = clean_run(warehouse.kind, write, tmp_path / "clean", request)
 
     w = warehouse
     load(w, 0, write)
     before = table_state(w)
-    assert killed_load(w, write, point) == -signal.SIGKILL
+    sessions = tmp_path / "sessions" if w.kind == "snowflake" else None
+    assert killed_load(w, write, point, sessions) == -signal.SIGKILL
+    if sessions is not None:  # Snowflake rolls back a dead client's transaction in time
+        server = request.getfixturevalue("fakesnow")
+        for token in sessions.read_text().split():
+            server.end_session(token)
     rows, watermark, ledger = table_state(w)
     if point == COMMITTED:
         assert rows == expected[0]

@@ -57,10 +57,17 @@ PATCHES = (
         "            arrays=[epoch, fraction],\n",
         "            arrays=[epoch, fraction],\n            mask=pc.is_null(ts),\n",
     ),
+    (
+        "fakesnow/server.py",
+        "            del sessions[token]\n",
+        "            sessions.pop(token).close()\n",
+    ),
 )
 """Fixes to fakesnow's own bugs, applied to the installed copy: 0.12.1 builds the Arrow
 structs it sends timestamps in without a null mask, so every NULL timestamp reached the
-client as 1970-01-01 (the stored value was NULL)."""
+client as 1970-01-01 (the stored value was NULL); and a session that logs out (or that
+``end_session`` ends) kept its DuckDB connection, and with it an open transaction and its
+writes, where Snowflake rolls the transaction back."""
 PIP_VERSION = "26.3"
 # The connector probes cloud metadata endpoints (169.254.169.254, metadata.google.internal)
 # at login unless this is set: tests reach nothing but 127.0.0.1.
@@ -79,6 +86,24 @@ class FakesnowServer:
             f"snowflake://fake:fake@fakesnow/{database}/{schema}?host={self.host}"
             f"&port={self.port}&protocol=http&network_timeout=15&socket_timeout=600"
         )
+
+    def end_session(self, token: str) -> None:
+        """End a session as Snowflake ends a detached one (a client killed mid-transaction:
+        after four idle hours, or ``SYSTEM$ABORT_TRANSACTION``): its open transaction is
+        rolled back. ``token`` is the connection's ``rest.token``."""
+        con = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            headers = {
+                "Authorization": f'Snowflake Token="{token}"',
+                "Content-Type": "application/json",
+            }
+            con.request("POST", "/session?delete=true", body="{}", headers=headers)
+            answer = con.getresponse()
+            answer.read()
+            if answer.status not in (200, 401):  # 401: it had logged out already
+                raise RuntimeError(f"fakesnow did not end the session: HTTP {answer.status}")
+        finally:
+            con.close()
 
     def connect(
         self, database: str | None = None, schema: str | None = None, **kw: Any
