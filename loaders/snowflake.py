@@ -70,8 +70,9 @@ TAKE_LOCK = 'UPDATE "_dagwright"."locks" SET taken_at = CURRENT_TIMESTAMP() WHER
 CREATE_STAGE_AREA = 'CREATE STAGE IF NOT EXISTS "_dagwright".DAGWRIGHT_STAGE'
 UPSERTS = {
     "runs": """MERGE INTO "_dagwright"."runs" AS t USING (SELECT ? AS run_id, ? AS pipeline,
-        CAST(? AS TIMESTAMP_TZ) AS interval_start, CAST(? AS TIMESTAMP_TZ) AS interval_end, ? AS status,
-        CAST(? AS TIMESTAMP_TZ) AS started_at, CAST(? AS TIMESTAMP_TZ) AS finished_at, ? AS error,
+        CAST(? AS TIMESTAMP_TZ) AS interval_start, CAST(? AS TIMESTAMP_TZ) AS interval_end,
+        ? AS status, CAST(? AS TIMESTAMP_TZ) AS started_at,
+        CAST(? AS TIMESTAMP_TZ) AS finished_at, ? AS error,
         ? AS stages, ? AS runner) AS s ON t.run_id = s.run_id
         WHEN MATCHED THEN UPDATE SET status = s.status, finished_at = s.finished_at,
             error = s.error, stages = s.stages
