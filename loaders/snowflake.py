@@ -82,6 +82,11 @@ UPSERTS = {
             s.started_at, s.finished_at, s.error, s.stages, s.runner)""",
 }
 """The run log's upsert (outside any transaction: fakesnow runs no MERGE inside one)."""
+PUT_FILE = "PUT 'file:///batch.parquet' @stage AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+COPY_FILES = """COPY INTO stage FROM @stage FILE_FORMAT = (TYPE = PARQUET)
+    MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT PURGE = TRUE"""
+"""Templates of the bulk path: the file, the folder and the table are set as sqlglot
+nodes (``SnowflakeLoader._put``, ``_copy``)."""
 VARIANTS = ("VARIANT", "OBJECT", "ARRAY")
 INSTANT_TYPES = {"TIMESTAMP_TZ": "TIMESTAMPTZ", "TIMESTAMP_LTZ": "TIMESTAMPLTZ"}
 NUMBERS = ("port", "login_timeout", "network_timeout", "socket_timeout")
@@ -282,11 +287,22 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
         return create
 
     def _copy(self, stage: exp.Table, folder: str) -> str:
-        return (
-            f"COPY INTO {stage.sql(DIALECT)} FROM @{self._stage_area}/{folder}/ "
-            "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE "
-            "ON_ERROR = ABORT_STATEMENT PURGE = TRUE"
-        )
+        """``COPY INTO`` the stage table from the load's folder of the stage area."""
+        import sqlglot.expressions as exp
+
+        copy = _template(COPY_FILES)
+        copy.set("this", stage.copy())
+        copy.set("files", [exp.Table(this=exp.var(f"@{self._stage_area}/{folder}/"))])
+        return copy.sql(DIALECT)
+
+    def _put(self, path: Path, folder: str) -> str:
+        """``PUT`` a local file into the load's folder of the stage area."""
+        import sqlglot.expressions as exp
+
+        put = _template(PUT_FILE)
+        put.set("this", exp.Literal.string(f"file://{path}"))
+        put.set("target", exp.var(f"@{self._stage_area}/{folder}/"))
+        return put.sql(DIALECT)
 
     def stage(self, s: Session, stage: exp.Table, uri: str, cols: dict[str, exp.DataType]) -> None:
         import pyarrow.parquet as pq
@@ -304,10 +320,7 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
                 path = Path(tmp) / f"part{n:05d}.parquet"
                 pq.write_table(staged_batch(batch, offset), path)
                 offset += batch.num_rows
-                s.execute(
-                    f"PUT 'file://{path}' @{self._stage_area}/{folder}/ "
-                    "AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
-                )
+                s.execute(self._put(path, folder))
                 if n == 0:
                     crash_point("stage:copy")
             s.executed.append(f"PUT <{n + 1 if offset else 0} file(s)> @{self._stage_area}")
@@ -460,6 +473,12 @@ def qmark(sql: str, names: set[str]) -> tuple[str, list[str]]:
         out.append(ch)
         i += 1
     return "".join(out), order
+
+
+def _template(sql: str) -> exp.Expression:
+    import sqlglot
+
+    return sqlglot.parse_one(sql, read=DIALECT)
 
 
 def _message(exc: BaseException) -> str:
