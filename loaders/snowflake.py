@@ -397,12 +397,10 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
         quoted as written (the tables' names are), its parameters bound as ``?``."""
         import pyarrow.parquet as pq
         import snowflake.connector.errors as e
-        import sqlglot
 
         from dagwright.errors import QueryRefused
 
-        sql = sqlglot.parse_one(compiled.sql, read=DIALECT).sql(DIALECT, identify=True)
-        sql, names = qmark(sql, set(values or ()))
+        sql, names = qmark(as_written(compiled.sql), set(values or ()))
         with self.session() as s:
             try:
                 table = self.fetch_arrow(s, sql, [values[n] for n in names])
@@ -444,6 +442,14 @@ def _bindings(params: Sequence[Any]) -> list[Any]:
         else:
             out.append(value)
     return out
+
+
+def as_written(sql: str) -> str:
+    """A query with every name quoted as written: Snowflake folds unquoted names to upper
+    case, and dagwright's tables and columns are created quoted (``"customer_id"``)."""
+    import sqlglot
+
+    return sqlglot.parse_one(sql, read=DIALECT).sql(DIALECT, identify=True)
 
 
 _NAMED = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)\b")

@@ -393,6 +393,7 @@ class SQLLoader(Loader[ConfigT]):
                 cols = list(batch)
                 if statements is None:
                     cols = self._contract(s, table_name, load, target, batch, notes)
+                crash_point("apply:ddl")
                 if not ddl_in_transaction:  # the checks above ran outside it: again, locked
                     s.execute("BEGIN")
                     self.lock(s, state.pipeline, table_name)
