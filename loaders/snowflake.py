@@ -449,7 +449,9 @@ def as_written(sql: str) -> str:
     case, and dagwright's tables and columns are created quoted (``"customer_id"``)."""
     import sqlglot
 
-    return sqlglot.parse_one(sql, read=DIALECT).sql(DIALECT, identify=True)
+    from dagwright.sql.dialects import dialect_for
+
+    return sqlglot.parse_one(sql, read=DIALECT).sql(dialect_for(DIALECT), identify=True)
 
 
 _NAMED = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)\b")

@@ -139,6 +139,10 @@ def _own(name: str) -> type[Dialect] | None:
         from dagwright.sql.mysql import DagwrightMySQL
 
         return DagwrightMySQL
+    if name == "snowflake":
+        from dagwright.sql.snowflake import DagwrightSnowflake
+
+        return DagwrightSnowflake
     return None
 
 

@@ -1,11 +1,12 @@
 """Differential tests: each corpus SQL step, run by the framework on DuckDB and, translated,
-on a real PostgreSQL server and a real MariaDB server, must give the same rows (or, where no
-faithful translation exists, a clear error naming the construct and its line before anything
-runs)."""
+on a real PostgreSQL server, a real MariaDB server and Snowflake's stand-in (fakesnow), must
+give the same rows (or, where no faithful translation exists, a clear error naming the
+construct and its line before anything runs)."""
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -129,6 +130,40 @@ def my(mariadb):  # noqa: ANN001, ANN201 - a PyMySQL connection
     con.close()
 
 
+def _snowflake_type(arrow_type: str) -> str:
+    """The column types the Snowflake loader creates (``loaders.snowflake``)."""
+    if arrow_type.startswith("decimal"):
+        return "NUMBER" + arrow_type[7:]
+    return {
+        "int64": "NUMBER(38, 0)",
+        "string": "VARCHAR",
+        "date32": "DATE",
+        "timestamp": "TIMESTAMP_NTZ",
+    }[arrow_type]
+
+
+@pytest.fixture(scope="module")
+def sf(fakesnow):  # noqa: ANN001, ANN201 - a snowflake.connector connection
+    """The same tables on fakesnow, quoted as the Snowflake loader creates them."""
+    from loaders.snowflake import _bindings
+
+    con = fakesnow.connect("DW_CORPUS", "PUBLIC", paramstyle="qmark")
+    cur = con.cursor()
+    for name, (columns, rows) in TABLES.items():
+        cur.execute(
+            f'CREATE OR REPLACE TABLE "PUBLIC"."{name}" ('
+            + ", ".join(f'"{c}" {_snowflake_type(t)}' for c, t, _ in columns)
+            + ")"
+        )
+        marks = "(" + ", ".join(["?"] * len(columns)) + ")"
+        cur.execute(
+            f'INSERT INTO "PUBLIC"."{name}" VALUES ' + ", ".join([marks] * len(rows)),
+            _bindings([v for row in rows for v in row]),
+        )
+    yield con
+    con.close()
+
+
 def _normal(value: Any) -> Any:
     if isinstance(value, Decimal):
         value = float(value)
@@ -186,6 +221,20 @@ def run_on_mysql(case: Case, con: Any) -> tuple[list[str], list]:
         return [d[0] for d in cur.description], list(cur.fetchall())
 
 
+def run_on_snowflake(case: Case, con: Any) -> tuple[list[str], list]:
+    """As ``loaders.snowflake`` runs a pushed-down step: its names quoted as written,
+    ``:name`` placeholders bound as ``?``, over tables of the loader's types."""
+    from loaders.snowflake import _bindings, as_written, qmark
+
+    compiled = compile_sql(case.sql, case.dialect, "snowflake")
+    values = compiled.values(INTERVAL) or {}
+    assert isinstance(values, dict)
+    sql, names = qmark(as_written(compiled.sql), set(values))
+    cur = con.cursor()
+    cur.execute(sql, _bindings([values[n] for n in names]) if names else None)
+    return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
+
+
 def duckdb_side(
     case: Case, staged: dict[str, Any], tmp_path: Path
 ) -> tuple[list[str], list] | None:
@@ -239,6 +288,19 @@ def test_same_rows_on_duckdb_and_mysql(case: Case, staged_inputs, my, tmp_path: 
         assert_refused(case, "mysql", case.mysql, "named")
         return
     assert_same_rows(case, duck, run_on_mysql(case, my))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_same_rows_on_duckdb_and_snowflake(case: Case, staged_inputs, sf, tmp_path: Path) -> None:
+    duck = duckdb_side(case, staged_inputs, tmp_path)
+    if case.snowflake:
+        assert_refused(case, "snowflake", case.snowflake, "named")
+        return
+    if case.fakesnow:
+        with pytest.raises(Exception, match=re.escape(case.fakesnow)):
+            run_on_snowflake(case, sf)
+        return
+    assert_same_rows(case, duck, run_on_snowflake(case, sf))
 
 
 def test_corpus_covers_every_construct() -> None:

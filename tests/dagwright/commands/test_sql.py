@@ -83,3 +83,51 @@ def test_translate_to_mysql_and_a_located_refusal(tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: <stdin>:2:26: cannot translate to mysql: GROUP BY")
+
+
+def test_translate_to_snowflake_keeps_the_meaning_and_locates_a_refusal(tmp_path: Path) -> None:
+    """Where Snowflake's function of the same name means something else (REGEXP_LIKE
+    matches the whole string, TIMESTAMPDIFF counts boundaries, CONCAT_WS is NULL for any
+    NULL), the translation says what the source meant."""
+    result = translate(
+        tmp_path,
+        "select regexp_contains(email, r'@corp') as corp,\n"
+        "timestamp_diff(shipped_at, ordered_at, hour) as hours from orders",
+        "--from",
+        "bigquery",
+        "--to",
+        "snowflake",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "SELECT (REGEXP_INSTR(email, '@corp') > 0) AS corp, "
+        "CAST(TRUNC(DATEDIFF(MICROSECOND, ordered_at, shipped_at) / 3600000000) AS BIGINT) "
+        "AS hours FROM orders;"
+    )
+    joined = translate(
+        tmp_path, "select concat_ws('-', a, b) as ab from t", "--from", "spark", "--to", "snowflake"
+    )
+    assert joined.stdout.strip() == (
+        "SELECT SUBSTRING(COALESCE('-' || a, '') || COALESCE('-' || b, ''), LENGTH('-') + 1) "
+        "AS ab FROM t;"
+    )
+    same = translate(
+        tmp_path,
+        "select regexp_like(email, '.*@corp') as corp from orders",
+        "--from",
+        "snowflake",
+        "--to",
+        "snowflake",
+    )
+    assert same.stdout.strip() == "SELECT REGEXP_LIKE(email, '.*@corp') AS corp FROM orders;"
+    refused = translate(
+        tmp_path,
+        "select order_id,\ntimestampdiff(month, ordered_at, shipped_at) as months from orders",
+        "--from",
+        "mysql",
+        "--to",
+        "snowflake",
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: <stdin>:2:"), refused.stderr
+    assert "cannot translate to snowflake: TIMESTAMPDIFF in MONTH units" in refused.stderr
