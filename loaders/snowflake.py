@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     import sqlglot.expressions as exp
     from snowflake.connector import SnowflakeConnection
 
+    from dagwright.intervals import Interval
+
 DIALECT = "snowflake"
 STATE = "_dagwright"
 STAGE_AREA = "DAGWRIGHT_STAGE"
@@ -67,6 +69,20 @@ LOCK_DDL = """CREATE TABLE IF NOT EXISTS "_dagwright"."locks" (
 LOCK_ROW = """INSERT INTO "_dagwright"."locks" (name) SELECT ?
     WHERE NOT EXISTS (SELECT 1 FROM "_dagwright"."locks" WHERE name = ?)"""
 TAKE_LOCK = 'UPDATE "_dagwright"."locks" SET taken_at = CURRENT_TIMESTAMP() WHERE name = ?'
+LEASE_DDL = """CREATE TABLE IF NOT EXISTS "_dagwright"."run_leases" (
+    name VARCHAR NOT NULL, holder VARCHAR, expires_at TIMESTAMP_TZ)"""
+LEASE_ROW = """MERGE INTO "_dagwright"."run_leases" AS l USING (SELECT ? AS name) AS n
+    ON l.name = n.name WHEN NOT MATCHED THEN INSERT (name) VALUES (n.name)"""
+TAKE_LEASE = """UPDATE "_dagwright"."run_leases"
+    SET holder = ?, expires_at = DATEADD(SECOND, ?, CURRENT_TIMESTAMP())
+    WHERE name = ? AND (holder IS NULL OR expires_at < CURRENT_TIMESTAMP())"""
+RENEW_LEASE = """UPDATE "_dagwright"."run_leases"
+    SET expires_at = DATEADD(SECOND, ?, CURRENT_TIMESTAMP()) WHERE name = ? AND holder = ?"""
+FREE_LEASE = """UPDATE "_dagwright"."run_leases" SET holder = NULL, expires_at = NULL
+    WHERE name = ? AND holder = ?"""
+LEASE_SECONDS = 120
+"""How long a run's lease outlives its last renewal (every third of it): a killed run's
+lease lapses by then, and the next run takes it."""
 CREATE_STAGE_AREA = 'CREATE STAGE IF NOT EXISTS "_dagwright".DAGWRIGHT_STAGE'
 UPSERTS = {
     "runs": """MERGE INTO "_dagwright"."runs" AS t USING (SELECT ? AS run_id, ? AS pipeline,
@@ -202,6 +218,7 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
     def _create_state(self, s: Session) -> None:
         create_state(s.execute, migrations=[])  # upper-case names: no older state to mend
         s.execute(LOCK_DDL)
+        s.execute(LEASE_DDL)
         s.execute(CREATE_STAGE_AREA)
         self._state_ready = True
 
@@ -223,6 +240,46 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
         from dagwright.sql.render import table
 
         return table(name, None if "." in name else str(self._login["schema"]))
+
+    @contextmanager
+    def run_lock(self, pipeline: str, interval: Interval | None = None) -> Iterator[bool]:
+        """One local run of a pipeline and interval at a time: a lease row, taken when free
+        or lapsed and renewed while the run lives (Snowflake has no session locks), so a
+        killed run's lease lapses after ``LEASE_SECONDS``. Runs of other intervals go on
+        in parallel (backfills)."""
+        import threading
+        import time
+
+        window = [interval.start.isoformat(), interval.end.isoformat()] if interval else []
+        name = f"{lock_key('runs of', pipeline, *window) & 0xFFFFFFFFFFFFFFFF:016x}"
+        holder = uuid.uuid4().hex
+        deadline = time.monotonic() + self.config.lock_timeout
+        with self.session() as s:
+            s.execute(LEASE_ROW, [name])
+            while not _changed(s.execute(TAKE_LEASE, [holder, LEASE_SECONDS, name])):
+                if time.monotonic() > deadline:
+                    raise DagwrightError(
+                        f"another run of {pipeline!r} for this interval is writing to "
+                        f"{self.describe()} (waited {self.config.lock_timeout:g}s); hint: let "
+                        f"it finish, or raise lock_timeout (a killed run's lease lapses "
+                        f"after {LEASE_SECONDS}s)"
+                    )
+                time.sleep(0.5)
+            done = threading.Event()
+
+            def renew() -> None:
+                with self.session() as keeper:
+                    while not done.wait(LEASE_SECONDS / 3):
+                        keeper.execute(RENEW_LEASE, [LEASE_SECONDS, name, holder])
+
+            keeper = threading.Thread(target=renew, name="dagwright-lease", daemon=True)
+            keeper.start()
+            try:
+                yield False
+            finally:
+                done.set()
+                keeper.join(timeout=30)
+                s.execute(FREE_LEASE, [name, holder])
 
     def stage_table(self, suffix: str = "") -> exp.Table:
         """A transient table per load in the state schema: ``COPY INTO`` cannot fill a
@@ -481,6 +538,11 @@ def qmark(sql: str, names: set[str]) -> tuple[str, list[str]]:
         out.append(ch)
         i += 1
     return "".join(out), order
+
+
+def _changed(rows: list[tuple]) -> bool:
+    """Whether an ``UPDATE`` changed a row (Snowflake returns the count as its result)."""
+    return bool(rows and rows[0][0])
 
 
 def _template(sql: str) -> exp.Expression:

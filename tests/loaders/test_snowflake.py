@@ -222,3 +222,33 @@ def test_a_connection_that_is_not_a_snowflake_database_is_a_clear_error(
     os.environ[next(iter(sf.env))] = url
     with pytest.raises(ConfigError, match=message):
         sf.load("t", [{"id": 1}])
+
+
+def test_a_run_lease_held_by_a_live_run_times_out_and_a_lapsed_one_is_taken(
+    sf: Warehouse,
+) -> None:
+    """Snowflake has no session locks: a run holds a lease row, renewed while it lives. A
+    second run of the pipeline and interval waits up to lock_timeout and fails with a
+    hint; a lease a killed run left lapses, and the next run takes it."""
+    from dagwright.errors import DagwrightError
+    from loaders.snowflake import lock_key
+
+    sf.config["lock_timeout"] = 1.5
+    first, second = sf.loader(), sf.loader()
+    with first.run_lock("p"), pytest.raises(DagwrightError) as info, second.run_lock("p"):
+        pass
+    assert "another run of 'p' for this interval is writing to" in str(info.value)
+    assert "raise lock_timeout" in str(info.value)
+    name = f"{lock_key('runs of', 'p') & 0xFFFFFFFFFFFFFFFF:016x}"
+    with first.session() as s:  # as a run killed ten minutes ago leaves it
+        s.execute(
+            'UPDATE "_dagwright"."run_leases" SET holder = ?, '
+            "expires_at = DATEADD(SECOND, -600, CURRENT_TIMESTAMP()) WHERE name = ?",
+            ["killed", name],
+        )
+    with second.run_lock("p") as exclusive:
+        assert exclusive is False
+    with first.session() as s:
+        assert s.execute('SELECT holder FROM "_dagwright"."run_leases" WHERE name = ?', [name]) == [
+            (None,)
+        ]

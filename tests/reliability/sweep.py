@@ -161,6 +161,9 @@ class Sweep:
             server.execute(f'CREATE DATABASE "{sweep.database}"{clause}')
             url = server.url.rsplit("/", 1)[0] + f"/{sweep.database}"
             sweep.env = {"DAGWRIGHT_CONN_SWEEP_WH": url}
+        if destination == "snowflake":
+            sweep.database = f"SWEEP_{uuid.uuid4().hex[:12].upper()}"
+            sweep.env = {"DAGWRIGHT_CONN_SWEEP_WH": server.url(sweep.database)}
         if destination == "mysql":
             sweep.database = f"sweep_{uuid.uuid4().hex[:12]}"
             server.execute(f"CREATE DATABASE `{sweep.database}`")
@@ -238,6 +241,14 @@ class Sweep:
                 con.close()
         if self.destination == "mysql":
             return self._mysql_query(sql)
+        if self.destination == "snowflake":
+            con = self.server.connect(self.database, "PUBLIC")
+            try:
+                cur = con.cursor()
+                cur.execute(sql)
+                return [tuple(r) for r in cur.fetchall()] if cur.description else []
+            finally:
+                con.close()
         import psycopg
 
         url = self.env["DAGWRIGHT_CONN_SWEEP_WH"]

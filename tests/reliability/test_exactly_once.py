@@ -132,10 +132,11 @@ def test_an_append_nothing_bounds_must_say_it_appends_snapshots(tmp_path: Path) 
 
 
 MYSQL_KINDS = ("append_files", "append_cursor", "merge", "scd2")
-"""On MariaDB, the kinds whose runs lock differently (files taken, a cursor, keyed loads):
-the run lock is the destination's, whatever the kind; every kind runs on the other two."""
+"""On MariaDB and Snowflake (fakesnow), the kinds whose runs lock differently (files taken,
+a cursor, keyed loads): the run lock is the destination's, whatever the kind; every kind
+runs on DuckDB and PostgreSQL."""
 TWO_RUNS = [(k, d) for d in ("duckdb", "postgres") for k in KINDS] + [
-    (k, "mysql") for k in MYSQL_KINDS
+    (k, d) for d in ("mysql", "snowflake") for k in MYSQL_KINDS
 ]
 
 
@@ -146,7 +147,7 @@ def test_two_runs_at_once_give_one_clean_result(
     """The first run is held inside its first load (its second COMMIT: the first is its
     check stage's) while the second starts and gets through its own checks; the second
     waits for the pipeline's run lock, then finds what it would load already loaded."""
-    fixture = {"postgres": "postgres", "mysql": "mariadb"}.get(destination)
+    fixture = {"postgres": "postgres", "mysql": "mariadb", "snowflake": "fakesnow"}.get(destination)
     server = request.getfixturevalue(fixture) if fixture else None
     clean = Sweep.create(tmp_path / "clean", kind, destination, server)
     place_data(clean.root, kind, "first")
