@@ -401,11 +401,6 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
         rows = s.execute(COLUMNS, key)
         return {r[0]: read_type(*r[1:]) for r in rows} or None
 
-    def is_conflict(self, exc: BaseException) -> bool:
-        import snowflake.connector.errors as e
-
-        return isinstance(exc, e.ProgrammingError) and exc.errno == 625  # lock wait: deadlock
-
     def wrap_error(self, exc: Exception) -> Exception:
         import snowflake.connector.errors as e
 
