@@ -57,10 +57,18 @@ def dagwright_cmd(project: Path, *args: str) -> list[str]:
 
 
 def missing_modules(*modules: str) -> str | None:
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    missing = [m for m in modules if not importable(m)]
     if missing:
         return f"not available: {', '.join(missing)} not installed (pip install -e '.[bench]')"
     return None
+
+
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported; a dotted name whose parent is missing is not."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def has_plugin(group: str, name: str) -> bool:
@@ -502,6 +510,21 @@ def mariadb() -> Iterator[str | None]:
 
     with mariadb_server("bench") as server:
         yield server.url
+
+
+@contextmanager
+def fakesnow(folder: Path) -> Iterator[str | None]:
+    """Snowflake's stand-in for the Snowflake load rows: a fakesnow server (Snowflake's HTTP
+    API over an in-process DuckDB, tests/support/fakesnow.py; its stage files and log go
+    under ``folder``), as the ``snowflake://`` URL of database ``BENCH``; or None."""
+    if not importable("snowflake.connector"):
+        yield None
+        return
+    sys.path.insert(0, str(REPO))
+    from tests.support.fakesnow import fakesnow_server
+
+    with fakesnow_server(folder) as server:
+        yield server.url("BENCH")
 
 
 @contextmanager

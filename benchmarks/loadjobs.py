@@ -5,6 +5,8 @@ disposition.
 stage alone) vs ``pandas.read_csv`` vs dlt's filesystem ``read_csv_duckdb`` (extract step).
 ``load``: dagwright's DuckDB and PostgreSQL loaders driven directly (``load()`` of a staged
 Parquet file) vs dlt loading the same data as one Arrow table, per write disposition.
+The MySQL (MariaDB) and Snowflake (fakesnow) rows put dagwright's loader beside a plain
+bulk load written by hand with the same driver (``LOAD DATA``; ``PUT`` + ``COPY INTO``).
 merge, delete_insert and scd2 runs load into a table that already holds the same rows
 (a rerun of the same data, loaded untimed just before); append and replace start empty.
 """
@@ -123,6 +125,35 @@ with con.cursor() as cur:
     cur.execute("DROP DATABASE IF EXISTS _dagwright")
 """
 
+SNOWFLAKE_CONNECT = """
+import os
+from urllib.parse import parse_qsl, unquote, urlsplit
+import snowflake.connector
+u = urlsplit(os.environ["BENCH_SNOWFLAKE_URL"])
+database, _, schema = u.path.lstrip("/").partition("/")
+options = {k: int(v) if v.isdigit() else v for k, v in parse_qsl(u.query)}
+con = snowflake.connector.connect(account=u.hostname, user=unquote(u.username),
+                                  password=unquote(u.password), database=database,
+                                  schema=schema or "PUBLIC", **options)
+cur = con.cursor()
+"""
+SNOWFLAKE_COUNT = (
+    SNOWFLAKE_CONNECT
+    + """
+import sys
+cur.execute("SELECT count(*) AS n FROM " + sys.argv[1])
+print(cur.fetchall()[0][0])
+"""
+)
+SNOWFLAKE_DROP = (
+    SNOWFLAKE_CONNECT
+    + """
+cur.execute('DROP TABLE IF EXISTS "bench_orders"')
+cur.execute("DROP TABLE IF EXISTS hand_orders")
+cur.execute('DROP SCHEMA IF EXISTS "_dagwright" CASCADE')
+"""
+)
+
 
 def job_load(
     ctx: Context,
@@ -130,6 +161,7 @@ def job_load(
     paths: dict[str, Path],
     pg_url: str | None,
     mysql_url: str | None = None,
+    snowflake_url: str | None = None,
 ) -> None:
     parquet = str(parquet_of(ctx, size, paths))
     for dest in ("duckdb", "postgres"):
@@ -137,6 +169,7 @@ def job_load(
             ctx.log(f"load job, {size:,} rows, {dest}, {write}")
             _load_group(ctx, size, parquet, dest, write, pg_url)
     job_load_mysql(ctx, size, paths, mysql_url)
+    job_load_snowflake(ctx, size, paths, snowflake_url)
 
 
 def job_load_mysql(ctx: Context, size: int, paths: dict[str, Path], url: str | None) -> None:
@@ -183,6 +216,68 @@ def _mysql_group(ctx: Context, size: int, parquet: str, write: str, url: str | N
         def check(table: str = table) -> str | None:
             try:
                 got = int(_run(MYSQL_COUNT, {**os.environ, **env}, table))
+            except Exception as exc:  # noqa: BLE001 - reported as the contender's failure
+                return f"cannot read {table}: {exc}"
+            return None if got == size else f"{table} has {got:,} rows, expected {size:,}"
+
+        try:
+            measure(m, cmd, cwd=folder, repeat=ctx.repeat, setup=setup, env=env, check=check)
+        except (ChildFailed, RuntimeError) as exc:
+            m.status = f"failed: setup: {exc}"
+            m.samples.clear()
+        ctx.add(m)
+
+
+def job_load_snowflake(ctx: Context, size: int, paths: dict[str, Path], url: str | None) -> None:
+    """The Snowflake rows of the load job alone (``--jobs load_snowflake``), on fakesnow."""
+    parquet = str(parquet_of(ctx, size, paths))
+    for write in DISPOSITIONS:
+        ctx.log(f"load job, {size:,} rows, snowflake (fakesnow), {write}")
+        _snowflake_group(ctx, size, parquet, write, url)
+
+
+def _snowflake_group(ctx: Context, size: int, parquet: str, write: str, url: str | None) -> None:
+    """Snowflake (fakesnow): dagwright's loader beside a plain ``PUT`` + ``COPY INTO``
+    written by hand with the same driver. The reference is the bare bulk load for every
+    disposition: what a disposition costs above it is dagwright's staging, checks, merge
+    and state. fakesnow is Snowflake's HTTP API over an in-process DuckDB: the server's own
+    work is DuckDB's, and its CPU is not counted for anyone."""
+    import os
+
+    job = f"{LOAD_PREFIX} snowflake (fakesnow), {write}"
+    env = {
+        "DAGWRIGHT_CONN_BENCH_SNOWFLAKE": url or "",
+        "BENCH_SNOWFLAKE_URL": url or "",
+        "SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",
+    }
+    for tool in ("hand", "dagwright"):
+        folder = ctx.workdir / "runs" / f"load-{size}" / tool / "snowflake" / write
+        if tool == "hand":
+            name = "snowflake-connector PUT + COPY INTO by hand (plain bulk load)"
+            cmd = [PY, str(SCRIPTS / "load_snowflake_by_hand.py"), parquet, "hand_orders"]
+            table = "hand_orders"
+        else:
+            name = "dagwright loader"
+            script = [PY, str(SCRIPTS / "load_dagwright.py"), "snowflake", write, parquet]
+            cmd, table = [*script, str(folder), "bench_orders"], '"bench_orders"'
+        m = Measurement(job, size, name, reference=tool == "hand")
+        unavailable = missing_modules("snowflake.connector") or (
+            None if url else "not available: no fakesnow server (tests/support/fakesnow.py)"
+        )
+        if unavailable:
+            m.status = unavailable
+            ctx.add(m)
+            continue
+
+        def setup(folder: Path = folder, cmd: list[str] = cmd, tool: str = tool) -> None:
+            fresh(folder)
+            _run(SNOWFLAKE_DROP, {**os.environ, **env})
+            if tool == "dagwright" and write in RERUN:
+                run_child(cmd, cwd=folder, env=env)
+
+        def check(table: str = table) -> str | None:
+            try:
+                got = int(_run(SNOWFLAKE_COUNT, {**os.environ, **env}, table))
             except Exception as exc:  # noqa: BLE001 - reported as the contender's failure
                 return f"cannot read {table}: {exc}"
             return None if got == size else f"{table} has {got:,} rows, expected {size:,}"

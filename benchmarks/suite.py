@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from benchmarks import data, jobs, loadjobs, report
 from benchmarks.measure import Measurement, machine
 
 HERE = Path(__file__).resolve().parent
-ALL_JOBS = ("A", "B", "C", "startup", "extract", "load", "load_mysql")
+ALL_JOBS = ("A", "B", "C", "startup", "extract", "load", "load_mysql", "load_snowflake")
+ON_REQUEST = ("load_mysql", "load_snowflake")
+"""Jobs run only when named in ``--jobs`` (``load`` runs them too)."""
 
 
 PROJECT_PACKAGES = ("dagwright", "extractors", "loaders", "transforms", "expectations")
@@ -35,7 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--jobs",
         default=None,
-        help="subset of " + ",".join(ALL_JOBS) + " (default: all; --quick leaves out load)",
+        help=f"subset of {','.join(ALL_JOBS)} (default: all but {', '.join(ON_REQUEST)}, "
+        "which load runs too; --quick leaves out load)",
     )
     p.add_argument(
         "--quick", action="store_true", help="tiny sizes, one run each: a smoke test of the suite"
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     repeat, startup_specs = args.repeat, [100, 1000]
     if args.quick:
         sizes, repeat, startup_specs = [2000], 1, [10]
-    default = [j for j in ALL_JOBS if j != "load_mysql" and not (args.quick and j == "load")]
+    default = [j for j in ALL_JOBS if j not in ON_REQUEST and not (args.quick and j == "load")]
     selected = {j.strip() for j in (args.jobs or ",".join(default)).split(",")}
     unknown = selected - set(ALL_JOBS)
     if unknown:
@@ -136,11 +140,16 @@ def run(ctx: jobs.Context, selected: set[str]) -> None:
         with jobs.mariadb() as mysql_url:
             for size in ctx.sizes:
                 loadjobs.job_load_mysql(ctx, size, generated[size], mysql_url)
+    if "load_snowflake" in selected and "load" not in selected:
+        with jobs.fakesnow(ctx.workdir / "fakesnow") as snowflake_url:
+            for size in ctx.sizes:
+                loadjobs.job_load_snowflake(ctx, size, generated[size], snowflake_url)
     if "B" in selected or "load" in selected:
-        with jobs.postgres() as url, jobs.mariadb() as mysql_url:
+        snowflake = jobs.fakesnow(ctx.workdir / "fakesnow") if "load" in selected else nullcontext()
+        with jobs.postgres() as url, jobs.mariadb() as mysql_url, snowflake as snowflake_url:
             for size in ctx.sizes:
                 if "load" in selected:
-                    loadjobs.job_load(ctx, size, generated[size], url, mysql_url)
+                    loadjobs.job_load(ctx, size, generated[size], url, mysql_url, snowflake_url)
                 if "B" not in selected:
                     continue
                 if url is None:

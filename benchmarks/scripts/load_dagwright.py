@@ -1,6 +1,6 @@
-"""Issues 6 and 19: one dagwright loader (DuckDB, PostgreSQL or MySQL) driven directly:
-``load()`` of a staged Parquet file with one write disposition, as the executor's load
-stage calls it."""
+"""Issues 6 and 19: one dagwright loader (DuckDB, PostgreSQL, MySQL or Snowflake) driven
+directly: ``load()`` of a staged Parquet file with one write disposition, as the executor's
+load stage calls it."""
 
 import json
 import sys
@@ -24,6 +24,10 @@ elif dest == "mysql":
     from loaders.mysql import MySQLConfig, MySQLLoader
 
     loader = MySQLLoader(MySQLConfig(connection="bench_mysql"), Path(folder))
+elif dest == "snowflake":
+    from loaders.snowflake import SnowflakeConfig, SnowflakeLoader
+
+    loader = SnowflakeLoader(SnowflakeConfig(connection="bench_snowflake"), Path(folder))
 else:
     from loaders.postgres import PostgresConfig, PostgresLoader
 

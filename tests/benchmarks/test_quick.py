@@ -133,3 +133,17 @@ def test_mysql_load_rows_measure_the_loader_beside_a_bulk_load_by_hand(tmp_path:
         "dagwright loader",
     ):
         assert len(measured(report, contender)) == 5, contender
+
+
+@pytest.mark.xdist_group("bench_quick_a")
+def test_snowflake_load_rows_measure_the_loader_beside_a_bulk_load_by_hand(
+    tmp_path: Path,
+) -> None:
+    proc, report = run_quick(tmp_path, "load_snowflake")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "failed" not in report and "not available" not in report, report
+    for contender in (
+        "snowflake-connector PUT + COPY INTO by hand (plain bulk load)",
+        "dagwright loader",
+    ):
+        assert len(measured(report, contender)) == 5, contender
