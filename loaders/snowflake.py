@@ -304,13 +304,16 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
         return snowflake_type(arrow_type, column)
 
     def declared_type(self, text: str) -> exp.DataType:
-        """A declared type as Snowflake spells it (a ``TIMESTAMP`` is ``TIMESTAMP_NTZ``)."""
+        """A declared type as Snowflake keeps it (a ``TIMESTAMP`` is ``TIMESTAMP_NTZ``, every
+        integer type ``NUMBER(38, 0)``)."""
         import sqlglot.expressions as exp
 
-        from loaders.typemap import build
+        from loaders.typemap import INTEGERS, build
 
         parsed = build(text, "duckdb")
         T = exp.DType
+        if parsed.this in INTEGERS:
+            return build("DECIMAL(38, 0)", DIALECT)
         if parsed.this in (T.TIMESTAMP, T.DATETIME, T.TIMESTAMP_NS):
             return build("TIMESTAMPNTZ", DIALECT)
         if parsed.this in (T.BLOB, T.VARBINARY):
