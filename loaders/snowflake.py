@@ -12,11 +12,12 @@ table is dropped after the commit. What is not atomic: a table or a column the f
 created stays if the load fails after it (empty, or null in every row); no row and no
 state of a failed load ever does.
 
-Snowflake has no advisory locks. Loads of one table serialise on a row of
-``_dagwright.locks``: the transaction updates it first, and Snowflake makes a second
-transaction's update wait for the first one's commit (``lock_timeout``). A load killed
-inside its transaction leaves it open until Snowflake aborts it (after four idle hours,
-or ``SYSTEM$ABORT_TRANSACTION``); the next load of the table waits for that meanwhile.
+Snowflake has no advisory locks. A load's transaction first updates the table's row of
+``_dagwright.locks``, and Snowflake makes a second transaction's update wait for the first
+one's commit (``lock_timeout``; Snowflake locks whole tables, so with the state tables the
+transactions of all loads into one database take turns, their staging does not). A load
+killed inside its transaction leaves it open until Snowflake aborts it (after four idle
+hours, or ``SYSTEM$ABORT_TRANSACTION``); loads wait for that meanwhile.
 
 Names are created quoted, exactly as written (``"daily_sales"``, not ``DAILY_SALES``), as
 on the other destinations; a pushed-down step's query is quoted the same way, so its
@@ -32,9 +33,10 @@ from __future__ import annotations
 
 import re
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
@@ -75,7 +77,12 @@ LEASE_ROW = """MERGE INTO "_dagwright"."run_leases" AS l USING (SELECT ? AS name
     ON l.name = n.name WHEN NOT MATCHED THEN INSERT (name) VALUES (n.name)"""
 TAKE_LEASE = """UPDATE "_dagwright"."run_leases"
     SET holder = ?, expires_at = DATEADD(SECOND, ?, CURRENT_TIMESTAMP())
-    WHERE name = ? AND (holder IS NULL OR expires_at < CURRENT_TIMESTAMP())"""
+    WHERE name = ? AND (holder IS NULL OR expires_at < CURRENT_TIMESTAMP())
+      AND NOT EXISTS (SELECT 1 FROM "_dagwright"."run_leases" AS other
+        WHERE other.name = ? AND other.holder IS NOT NULL
+          AND other.expires_at >= CURRENT_TIMESTAMP())"""
+"""Snowflake enforces no unique key: two first runs racing can each insert the lease's
+row, so a lease is free only when no row of its name is held."""
 RENEW_LEASE = """UPDATE "_dagwright"."run_leases"
     SET expires_at = DATEADD(SECOND, ?, CURRENT_TIMESTAMP()) WHERE name = ? AND holder = ?"""
 FREE_LEASE = """UPDATE "_dagwright"."run_leases" SET holder = NULL, expires_at = NULL
@@ -127,7 +134,12 @@ class SnowflakeConfig(DestinationConfig):
         description="Schema for tables given without one (default: the connection's, else PUBLIC).",
     )
     lock_timeout: float = Field(
-        default=60.0, description="Seconds a load waits for another load of the same table."
+        default=300.0,
+        description=(
+            "Seconds a load waits for the lock of another load's transaction (Snowflake locks "
+            "whole tables, so loads of the state tables wait for each other), and a run for "
+            "another run of its pipeline and interval."
+        ),
     )
     file_rows: int = Field(
         default=1_000_000, ge=1, description="Rows per Parquet file PUT to the stage."
@@ -197,7 +209,10 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
             **self._login,
             "paramstyle": "qmark",
             "autocommit": True,
-            "session_parameters": {"LOCK_TIMEOUT": max(1, int(self.config.lock_timeout))},
+            "session_parameters": {
+                "LOCK_TIMEOUT": max(1, int(self.config.lock_timeout)),
+                "TIMEZONE": "UTC",
+            },
         }
         try:
             return snowflake.connector.connect(**settings)
@@ -247,7 +262,6 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
         or lapsed and renewed while the run lives (Snowflake has no session locks), so a
         killed run's lease lapses after ``LEASE_SECONDS``. Runs of other intervals go on
         in parallel (backfills)."""
-        import threading
         import time
 
         window = [interval.start.isoformat(), interval.end.isoformat()] if interval else []
@@ -256,7 +270,7 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
         deadline = time.monotonic() + self.config.lock_timeout
         with self.session() as s:
             s.execute(LEASE_ROW, [name])
-            while not _changed(s.execute(TAKE_LEASE, [holder, LEASE_SECONDS, name])):
+            while not _changed(s.execute(TAKE_LEASE, [holder, LEASE_SECONDS, name, name])):
                 if time.monotonic() > deadline:
                     raise DagwrightError(
                         f"another run of {pipeline!r} for this interval is writing to "
@@ -266,20 +280,44 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
                     )
                 time.sleep(0.5)
             done = threading.Event()
-
-            def renew() -> None:
-                with self.session() as keeper:
-                    while not done.wait(LEASE_SECONDS / 3):
-                        keeper.execute(RENEW_LEASE, [LEASE_SECONDS, name, holder])
-
-            keeper = threading.Thread(target=renew, name="dagwright-lease", daemon=True)
+            keeper = threading.Thread(
+                target=self._renew, args=(name, holder, done), name="dagwright-lease", daemon=True
+            )
             keeper.start()
             try:
                 yield False
             finally:
                 done.set()
                 keeper.join(timeout=30)
-                s.execute(FREE_LEASE, [name, holder])
+                with suppress(Exception):  # unreleased, it lapses
+                    s.execute(FREE_LEASE, [name, holder])
+
+    def _renew(self, name: str, holder: str, done: threading.Event) -> None:
+        """Renew the lease every third of its life until ``done``; a failed renewal is
+        tried again every few seconds (on a new session) while the lease still runs, and
+        a lease found taken by another run is reported, not silently lost."""
+        import logging
+        import time
+
+        log = logging.getLogger("dagwright.snowflake")
+        renewed = time.monotonic()
+        wait = LEASE_SECONDS / 3
+        while not done.wait(wait):
+            try:
+                with self.session() as keeper:
+                    changed = _changed(keeper.execute(RENEW_LEASE, [LEASE_SECONDS, name, holder]))
+            except Exception as exc:  # noqa: BLE001 - the run goes on; the next try may work
+                late = time.monotonic() - renewed
+                log.warning("cannot renew the run's lease (%.0fs since the last): %s", late, exc)
+                wait = 5.0
+                continue
+            if not changed:
+                log.error(
+                    "the run's lease lapsed and another run holds it: both may now load; "
+                    "hint: raise lock_timeout only after finding why renewals failed"
+                )
+                return
+            renewed, wait = time.monotonic(), LEASE_SECONDS / 3
 
     def stage_table(self, suffix: str = "") -> exp.Table:
         """A transient table per load in the state schema: ``COPY INTO`` cannot fill a
@@ -290,7 +328,7 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
 
     def lock(self, s: Session, pipeline: str, table_name: str) -> None:
         """The table's lock row, updated first in the load's transaction: a second load's
-        update waits until the first commits (Snowflake locks the rows it changes)."""
+        update waits until the first commits (Snowflake locks the table it changes)."""
         name = f"{lock_key(pipeline, table_name) & 0xFFFFFFFFFFFFFFFF:016x}"
         s.execute(LOCK_ROW, [name, name])
         s.execute(TAKE_LOCK, [name])
@@ -411,7 +449,7 @@ class SnowflakeLoader(SQLLoader[SnowflakeConfig]):
             errno, message = getattr(exc, "errno", None), _message(exc)
             if errno in (625, 626) or "lock" in message.lower() and "timeout" in message.lower():
                 return DagwrightError(
-                    f"another load of the same table held its lock for more than "
+                    f"another load held a lock this one needs for more than "
                     f"{self.config.lock_timeout:g}s ({self.describe()}); hint: retry later "
                     "or raise lock_timeout"
                 )
@@ -500,13 +538,39 @@ def _bindings(params: Sequence[Any]) -> list[Any]:
 
 
 def as_written(sql: str) -> str:
-    """A query with every name quoted as written: Snowflake folds unquoted names to upper
-    case, and dagwright's tables and columns are created quoted (``"customer_id"``)."""
+    """A query with its names quoted as written: Snowflake folds unquoted names to upper
+    case, and dagwright's tables and columns are created quoted (``"customer_id"``). Names
+    Snowflake itself defines stay unquoted: ``INFORMATION_SCHEMA`` views and their columns,
+    and the columns of table functions (``f.value`` of ``LATERAL FLATTEN(...) f``)."""
     import sqlglot
+    import sqlglot.expressions as exp
 
     from dagwright.sql.dialects import dialect_for
 
-    return sqlglot.parse_one(sql, read=DIALECT).sql(dialect_for(DIALECT), identify=True)
+    tree = sqlglot.parse_one(sql, read=DIALECT)
+    system: set[int] = set()
+    functions = {
+        source.alias_or_name.lower()
+        for source in tree.find_all(exp.Lateral, exp.Unnest, exp.TableFromRows)
+        if source.alias_or_name
+    }
+    for node in tree.find_all(exp.Table):
+        if "information_schema" in (node.db.lower(), node.name.lower()):
+            system.update(id(i) for i in node.find_all(exp.Identifier))
+            functions.add(node.alias_or_name.lower())
+    for node in tree.find_all(exp.Lateral, exp.Unnest, exp.TableFromRows):
+        alias = node.args.get("alias")
+        if alias is not None:
+            system.update(id(c) for c in alias.columns)
+    tables = list(tree.find_all(exp.Table))
+    only_system = bool(tables) and all(id(t.this) in system for t in tables)
+    for column in tree.find_all(exp.Column):
+        if only_system or (column.table and column.table.lower() in functions):
+            system.add(id(column.this))
+    for ident in tree.find_all(exp.Identifier):
+        if id(ident) not in system:
+            ident.set("quoted", True)
+    return tree.sql(dialect_for(DIALECT))
 
 
 _NAMED = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)\b")
@@ -521,6 +585,12 @@ def qmark(sql: str, names: set[str]) -> tuple[str, list[str]]:
         if quote:
             if ch == quote:
                 quote = ""
+        elif sql.startswith(("/*", "--"), i):  # a comment, kept as it is
+            end = sql.find("*/", i + 2) + 2 if ch == "/" else sql.find("\n", i)
+            end = len(sql) if end < i + 2 else end
+            out.append(sql[i:end])
+            i = end
+            continue
         elif ch in "'\"":
             quote = ch
         elif (

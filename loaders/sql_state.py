@@ -290,12 +290,12 @@ class SQLState(StateStore):
         loader = self.loader
         with self.session() as s:
             stages: list[sge.Table] = []
-            if not loader.transactional_ddl:  # DDL would commit the transaction below
-                for n, (part, path) in enumerate(zip(parts, files, strict=True)):
-                    loader.side_table(s, part.table, path)
-                    stages.append(loader.stage_side(s, path, n))
-            s.execute("BEGIN")
             try:
+                if not loader.transactional_ddl:  # DDL would commit the transaction below
+                    for n, (part, path) in enumerate(zip(parts, files, strict=True)):
+                        loader.side_table(s, part.table, path)
+                        stages.append(loader.stage_side(s, path, n))
+                s.execute("BEGIN")
                 for n, (part, path) in enumerate(zip(parts, files, strict=True)):
                     loader.lock(s, "", part.table)
                     target = loader.target(part.table)

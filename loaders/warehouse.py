@@ -824,7 +824,13 @@ class SQLLoader(Loader[ConfigT]):
         DDL is not transactional). ``part`` numbers the stagings of one transaction."""
         stage = self.stage_table(f"_{part}")
         self.drop_stage(s, stage)
-        self.stage(s, stage, path, self.batch_columns(path))
+        try:
+            self.stage(s, stage, path, self.batch_columns(path))
+        except BaseException:
+            if not self.temporary_stage:
+                with suppress(Exception):
+                    self.drop_stage(s, stage)
+            raise
         return stage
 
     def append_in(self, s: Session, table_name: str, path: str, stage: exp.Table) -> None:

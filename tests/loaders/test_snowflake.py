@@ -189,6 +189,16 @@ def test_pushed_down_queries_name_tables_and_columns_as_written() -> None:
         "SELECT p:sku::INT, ?, ':start' FROM t",
         ["start"],
     )
+    assert qmark("SELECT /* it's */ :start -- don't\nFROM t WHERE d < :start", {"start"}) == (
+        "SELECT /* it's */ ? -- don't\nFROM t WHERE d < ?",
+        ["start", "start"],
+    )
+    # names Snowflake defines keep its case: a table function's columns, INFORMATION_SCHEMA
+    flattened = as_written("SELECT f.value AS tag FROM raw_orders AS o, LATERAL FLATTEN(o.tags) f")
+    assert '"f".value AS "tag"' in flattened and "VALUE, THIS)" in flattened, flattened
+    assert as_written("SELECT table_name FROM information_schema.tables") == (
+        "SELECT table_name FROM information_schema.tables"
+    )
 
 
 def test_a_pushed_down_query_snowflake_refuses_fails_its_stage_at_its_line(
@@ -252,3 +262,44 @@ def test_a_run_lease_held_by_a_live_run_times_out_and_a_lapsed_one_is_taken(
         assert s.execute('SELECT holder FROM "_dagwright"."run_leases" WHERE name = ?', [name]) == [
             (None,)
         ]
+
+
+def test_a_lease_row_another_run_holds_keeps_the_lease_taken_whatever_other_rows_exist(
+    sf: Warehouse,
+) -> None:
+    """Snowflake enforces no unique key: two first runs racing may each insert the lease's
+    row. A free row beside a held one does not make the lease free."""
+    from dagwright.errors import DagwrightError
+    from loaders.snowflake import lock_key
+
+    sf.config["lock_timeout"] = 1.0
+    loader = sf.loader()
+    name = f"{lock_key('runs of', 'p') & 0xFFFFFFFFFFFFFFFF:016x}"
+    with loader.run_lock("p"), loader.session() as s:
+        s.execute('INSERT INTO "_dagwright"."run_leases" (name) VALUES (?)', [name])
+        with pytest.raises(DagwrightError, match="another run of 'p'"), sf.loader().run_lock("p"):
+            pass
+
+
+def test_side_tables_of_a_failed_store_leave_no_staging_table(sf: Warehouse) -> None:
+    """A check stage's rows staged before the transaction (DDL commits in Snowflake): when
+    one part fails to stage, the parts staged before it are dropped too."""
+    import pyarrow as pa
+
+    from dagwright.state import SideRows
+
+    loader = sf.loader()
+    good = pa.table({"stage": ["check_x"], "run": ["r1"], "v": [1]})
+    bad = pa.table({"stage": ["check_x"], "run": ["r1"], "v": pa.array([1], pa.duration("s"))})
+    parts = [
+        SideRows(table="_dagwright.side_a", rows=good, stage_column="stage", run_column="run"),
+        SideRows(table="_dagwright.side_b", rows=bad, stage_column="stage", run_column="run"),
+    ]
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the type has no Snowflake type
+        loader.state.store_side_rows(parts, "check_x", [])
+    with loader.session() as s:
+        left = s.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = '_dagwright' AND table_name LIKE 'stage_%'"
+        )
+    assert left == []
