@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from dagwright.plan import Plan, Stage
     from dagwright.results import StageRun
-    from expectations.engine import Outcome
+    from expectations.outcomes import Outcome
 
 CHUNK_ROWS = 1_000_000
 """Rows per pandas frame for row-local expectations."""
@@ -65,13 +65,23 @@ _WARM_UP_LOCK = threading.Lock()
 
 
 def warm_up(plan: Plan) -> None:
-    """Start importing Great Expectations on a background thread if ``plan`` has checks.
+    """Start importing Great Expectations on a background thread if ``plan`` has checks
+    without a native form (``expectations.forms``).
 
     The import takes seconds; started when the run starts, it overlaps the extracts
-    instead of delaying the first check stage. A plan without checks imports nothing.
+    instead of delaying the first check stage. A plan whose checks all run natively
+    imports nothing of it.
     """
     global _WARM_UP
-    if not any(stage.kind == "check" for stage in plan.stages.values()):
+    from expectations.evaluate import needs_library
+
+    items = [
+        item
+        for stage in plan.stages.values()
+        if stage.kind == "check"
+        for item in checks_for(plan.spec, stage.checks_of or "source", stage.name).items
+    ]
+    if not needs_library(items):
         return
     with _WARM_UP_LOCK:
         if _WARM_UP is None and "expectations.engine" not in sys.modules:
@@ -86,14 +96,11 @@ def _import_engine() -> None:
         engine.prepare()
 
 
-def _engine() -> Any:
-    """``expectations.engine``, once a warm-up under way has finished importing it."""
+def _wait_for_warm_up() -> None:
+    """Let a warm-up under way finish importing Great Expectations (not twice at once)."""
     warming = _WARM_UP
     if warming is not None:
         warming.join()
-    from expectations import engine
-
-    return engine
 
 
 def quarantine_table(name: str) -> str:
@@ -101,21 +108,25 @@ def quarantine_table(name: str) -> str:
 
 
 def run_stage_checks(run: StageRun, stage: Stage, staged: StagedTable | None) -> StageResult:
-    engine = _engine()
+    from expectations.evaluate import validate
+    from expectations.outcomes import Data
+
+    _wait_for_warm_up()
     plan, ctx = run.plan, run.ctx
     kind = stage.checks_of or "source"
     checks = checks_for(plan.spec, kind, stage.name)
     if checks.problems:
         raise SpecError(checks.problems)
     if staged is None:
-        data = engine.Data(run.read_table(stage.name))
+        data = Data(run.read_table(stage.name))
     else:
         replayed = REPLAY.get(ctx.run_id, {}).get(stage.id)
         if replayed is not None:
             staged = _with_replayed(staged, replayed, ctx.staging_dir, stage.id)
         reader = functools.partial(read_batches, staged.uri)
-        data = engine.Data(reader, arrow_schema(staged.uri), staged.rows, _json_columns(staged.uri))
-    outcomes = engine.validate(checks.items, data, CHUNK_ROWS)
+        schema, json_columns = arrow_schema(staged.uri), _json_columns(staged.uri)
+        data = Data(reader, schema, staged.rows, json_columns, uri=staged.uri)
+    outcomes = validate(checks.items, data, CHUNK_ROWS)
     for o in outcomes:
         log.info(
             "%s %s [%s%s]: %s",
@@ -255,7 +266,7 @@ def _result_rows(
 ) -> list[SideRows]:
     import pyarrow as pa
 
-    from expectations import engine
+    from expectations.outcomes import jsonable, suite_result
 
     ctx = run.ctx
     rows = [
@@ -267,7 +278,7 @@ def _result_rows(
             "target": stage.name,
             "suite": o.item.suite,
             "expectation": o.item.type,
-            "kwargs": json.dumps(engine.jsonable(o.item.kwargs), sort_keys=True),
+            "kwargs": json.dumps(jsonable(o.item.kwargs), sort_keys=True),
             "severity": o.item.severity,
             "success": o.success,
             "observed_value": json.dumps({"skipped": o.note})
@@ -307,7 +318,7 @@ def _result_rows(
             ("checked_at", pa.timestamp("us", tz="UTC")),
         ]
     )
-    suite = engine.suite_result(f"{ctx.pipeline}.{stage.id}", outcomes)
+    suite = suite_result(f"{ctx.pipeline}.{stage.id}", outcomes)
     validation = pa.table(
         {
             "run_id": [ctx.run_id],
@@ -401,6 +412,6 @@ def replay_rows(table: pa.Table) -> pa.Table:
 
 
 def jsonable_row(row: dict[str, Any]) -> dict[str, Any]:
-    from expectations.engine import jsonable
+    from expectations.outcomes import jsonable
 
     return {k: jsonable(v) for k, v in row.items()}

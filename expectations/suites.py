@@ -30,11 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import Problem, SpecError, did_you_mean
 from dagwright.spec.yaml_source import Document, Loc, read_yaml
+from expectations import forms
 
 if TYPE_CHECKING:
     from dagwright.spec.pipeline import PipelineSpec
 
 SEVERITIES = ("error", "warn", "quarantine")
+ENGINES = ("native", "great_expectations")
+"""``engine:`` of a check: ``native`` (the default) evaluates it in DuckDB where it has a
+native form, ``great_expectations`` always in Great Expectations."""
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -48,6 +52,9 @@ class CheckItem:
     suite: str | None
     where: Problem
     """Location of the item: ``where.file:line:column`` (message unused)."""
+    engine: str | None = None
+    """``great_expectations`` forces GE's own evaluation; otherwise a native form runs
+    where one exists (``expectations.forms``)."""
 
     @property
     def label(self) -> str:
@@ -131,17 +138,19 @@ def resolve(spec: PipelineSpec, kind: str, name: str, loc: Loc, refs: list[Any])
         if severity is not None and severity not in SEVERITIES:
             result.problems.append(_bad_severity(spec.doc, here + ("severity",), severity))
             severity = None
+        engine = _engine(spec.doc, ref, here, result.problems)
         if "suite" in ref:
-            extra = [k for k in ref if k not in ("suite", "severity")]
+            extra = [k for k in ref if k not in ("suite", "severity", "engine")]
             for key in extra:
                 result.problems.append(
                     spec.doc.problem(
-                        here + (key,), f"unknown key {key!r} beside 'suite' (allowed: severity)"
+                        here + (key,),
+                        f"unknown key {key!r} beside 'suite' (allowed: severity, engine)",
                     )
                 )
-            _add_suite(result, spec, str(ref["suite"]), severity, here + ("suite",))
+            _add_suite(result, spec, str(ref["suite"]), severity, here + ("suite",), engine)
             continue
-        item = _item(spec.doc, ref, here, severity or "error", None)
+        item = _item(spec.doc, ref, here, severity or "error", None, engine)
         if isinstance(item, Problem):
             result.problems.append(item)
         else:
@@ -150,7 +159,12 @@ def resolve(spec: PipelineSpec, kind: str, name: str, loc: Loc, refs: list[Any])
 
 
 def _add_suite(
-    result: StageChecks, spec: PipelineSpec, name: str, severity: str | None, loc: Loc
+    result: StageChecks,
+    spec: PipelineSpec,
+    name: str,
+    severity: str | None,
+    loc: Loc,
+    engine: str | None = None,
 ) -> None:
     path = find_suite(name, spec.project_root)
     if path is None:
@@ -164,13 +178,16 @@ def _add_suite(
             )
         )
         return
-    items, problems = load_suite(path, severity)
+    items, problems = load_suite(path, severity, engine)
     result.items += items
     result.problems += problems
 
 
-def load_suite(path: Path, severity: str | None = None) -> tuple[list[CheckItem], list[Problem]]:
-    """A suite file's items; ``severity`` (from the spec) overrides the suite's own."""
+def load_suite(
+    path: Path, severity: str | None = None, engine: str | None = None
+) -> tuple[list[CheckItem], list[Problem]]:
+    """A suite file's items; ``severity`` and ``engine`` (from the spec) override the
+    suite's own."""
     try:
         doc = read_yaml(path)
     except SpecError as exc:
@@ -187,6 +204,7 @@ def load_suite(path: Path, severity: str | None = None) -> tuple[list[CheckItem]
     if default not in SEVERITIES:
         problems.append(_bad_severity(doc, ("severity",), default))
         default = "error"
+    default_engine = _engine(doc, data, (), problems)
     suite = str(data.get("suite") or path.stem)
     items: list[CheckItem] = []
     for i, entry in enumerate(data["expectations"]):
@@ -198,7 +216,15 @@ def load_suite(path: Path, severity: str | None = None) -> tuple[list[CheckItem]
         if own is not None and own not in SEVERITIES:
             problems.append(_bad_severity(doc, loc + ("severity",), own))
             own = None
-        item = _item(doc, entry, loc, severity or own or default, suite)
+        own_engine = _engine(doc, entry, loc, problems)
+        item = _item(
+            doc,
+            entry,
+            loc,
+            severity or own or default,
+            suite,
+            engine or own_engine or default_engine,
+        )
         if isinstance(item, Problem):
             problems.append(item)
         else:
@@ -206,13 +232,18 @@ def load_suite(path: Path, severity: str | None = None) -> tuple[list[CheckItem]
     return items, problems
 
 
-_SUITE_KEYS = ("suite", "description", "severity", "expectations")
+_SUITE_KEYS = ("suite", "description", "severity", "engine", "expectations")
 
 
 def _item(
-    doc: Document, entry: dict[str, Any], loc: Loc, severity: str, suite: str | None
+    doc: Document,
+    entry: dict[str, Any],
+    loc: Loc,
+    severity: str,
+    suite: str | None,
+    engine: str | None = None,
 ) -> CheckItem | Problem:
-    keys = [k for k in entry if k != "severity"]
+    keys = [k for k in entry if k not in ("severity", "engine")]
     if len(keys) != 1:
         return doc.problem(
             loc,
@@ -234,7 +265,22 @@ def _item(
         severity=severity,
         suite=suite,
         where=Problem(doc.path, line, column, ""),
+        engine=engine,
     )
+
+
+def _engine(doc: Document, entry: dict[str, Any], loc: Loc, problems: list[Problem]) -> str | None:
+    value = entry.get("engine")
+    if value is None or value in ENGINES:
+        return value
+    problems.append(
+        doc.problem(
+            loc + ("engine",),
+            f"unknown engine {value!r}{did_you_mean(str(value), ENGINES)}; "
+            f"use one of {', '.join(ENGINES)}",
+        )
+    )
+    return None
 
 
 def _bad_severity(doc: Document, loc: Loc, value: Any) -> Problem:
@@ -259,6 +305,9 @@ def spec_problems(spec: PipelineSpec) -> list[Problem]:
     key = _cache_key(items)
     if not problems and key is not None and _cache_file(key).exists():
         return []
+    if all(forms.accepts(i.type, i.kwargs, i.engine) for i, _ in items):
+        problems += [p for item, kind in items for p in _severity_problems(item, kind, True)]
+        return _unique(problems)
     try:
         import expectations.gx_types  # noqa: F401
     except ImportError as exc:
@@ -275,8 +324,11 @@ def spec_problems(spec: PipelineSpec) -> list[Problem]:
         with contextlib.suppress(OSError):
             _cache_file(key).parent.mkdir(parents=True, exist_ok=True)
             _cache_file(key).touch()
-    unique = {(p.file, p.line, p.column, p.message): p for p in problems}
-    return list(unique.values())
+    return _unique(problems)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list({(p.file, p.line, p.column, p.message): p for p in problems}.values())
 
 
 def _cache_key(items: list[tuple[CheckItem, str]]) -> str | None:
@@ -306,6 +358,8 @@ def _cache_file(key: str) -> Path:
 
 def item_problems(item: CheckItem, kind: str) -> list[Problem]:
     """Check one item against Great Expectations' own expectation classes."""
+    if forms.accepts(item.type, item.kwargs, item.engine):
+        return _severity_problems(item, kind, item.type in forms.ROW_LEVEL)
     from expectations import gx_types
 
     cls = gx_types.expectation_class(item.type)
@@ -317,6 +371,12 @@ def item_problems(item: CheckItem, kind: str) -> list[Problem]:
             )
         ]
     problems = [item.problem(m) for m in gx_types.argument_problems(cls, item.type, item.kwargs)]
+    return problems + _severity_problems(item, kind, gx_types.is_row_level(cls))
+
+
+def _severity_problems(item: CheckItem, kind: str, row_level: bool) -> list[Problem]:
+    """Quarantine needs rows that can still be held back, and a row-level expectation."""
+    problems: list[Problem] = []
     if item.severity == "quarantine":
         if kind == "load":
             problems.append(
@@ -325,7 +385,7 @@ def item_problems(item: CheckItem, kind: str) -> list[Problem]:
                     "already in the table); put the check on the source or transform instead"
                 )
             )
-        elif not gx_types.is_row_level(cls):
+        elif not row_level:
             problems.append(
                 item.problem(
                     f"{item.type}: severity quarantine needs a row-level expectation "

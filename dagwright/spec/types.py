@@ -66,7 +66,9 @@ CheckRef = Annotated[
         description=(
             "A suite name from expectations/<name>.yaml, {suite: NAME, severity: ...}, "
             "or one inline expectation such as "
-            "{expect_column_values_to_not_be_null: {column: id}, severity: warn}."
+            "{expect_column_values_to_not_be_null: {column: id}, severity: warn}. "
+            "engine: great_expectations beside either runs it in Great Expectations "
+            "even where dagwright evaluates it natively."
         )
     ),
 ]

@@ -306,11 +306,15 @@ def test_a_run_without_checks_never_imports_great_expectations(orders_project: P
     assert orders_project.query("select count(*) from fct_orders") == [(8,)]
 
 
+MEAN = "{expect_column_mean_to_be_between: {column: amount, min_value: 0, max_value: 100}}"
+"""An expectation without a native form: Great Expectations evaluates it."""
+
+
 def test_a_run_with_checks_starts_importing_great_expectations_first(
     orders_project: Project,
 ) -> None:
     """The import overlaps the extract: it began before any stage started."""
-    path = orders_spec(orders_project, source="[orders_loose]")
+    path = orders_spec(orders_project, source=f"[orders_loose, {MEAN}]")
     out = _python(WARM_UP_ORDER, str(path), cwd=orders_project.root)
     assert out["ok"]
     assert out["warm_up_before"] == {
@@ -319,7 +323,31 @@ def test_a_run_with_checks_starts_importing_great_expectations_first(
         "transform_kept": True,
         "load_fct_orders": True,
     }
-    assert out["checks"]["check_orders"] == "3/3 passed"
+    assert out["checks"]["check_orders"] == "4/4 passed"
+
+
+def test_a_run_whose_checks_all_run_natively_never_imports_great_expectations(
+    orders_project: Project,
+) -> None:
+    """Validation and the check stage both do without GE when every check has a native
+    form; the results are stored as before (docs/checks.md, native checks)."""
+    orders_spec(orders_project, source="[orders_loose]", transform="[orders_strict]")
+    out = _python(IMPORTS_AFTER_CLI, "run", "orders", cwd=orders_project.root)
+    assert out == {"code": 1, "ge": False}
+    rows = orders_project.query(
+        "select stage, expectation, success, unexpected_count from _dagwright.check_results "
+        "order by stage, expectation, kwargs"
+    )
+    assert ("check_orders", "expect_table_row_count_to_be_between", True, None) in rows
+    assert ("check_kept", "expect_column_values_to_be_in_set", False, 2) in rows
+    assert ("check_kept", "expect_column_values_to_not_be_null", False, 2) in rows
+
+
+def test_engine_great_expectations_forces_the_library(orders_project: Project) -> None:
+    path = orders_spec(orders_project, source="[{suite: orders_loose, engine: great_expectations}]")
+    out = _python(IMPORTS_AFTER_CLI, "run", "orders", cwd=orders_project.root)
+    assert out == {"code": 0, "ge": True}
+    assert path.exists()
 
 
 def test_checks_read_a_workspace_input_without_writing_parquet(orders_project: Project) -> None:
