@@ -122,9 +122,11 @@ def _bounds(draw: st.DrawFn, values: st.SearchStrategy[Any]) -> dict[str, Any]:
 def expectations(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     kind = draw(st.sampled_from(sorted(forms.ROW_LEVEL | {"expect_table_row_count_to_equal"})))
     kwargs: dict[str, Any]
-    if kind in ("expect_column_values_to_not_be_null", "expect_column_values_to_be_null"):
-        kwargs = {"column": draw(st.sampled_from(SCHEMA.names))}
-    elif kind == "expect_column_values_to_be_unique":
+    if kind in (
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_unique",
+    ):
         kwargs = {"column": draw(st.sampled_from(SCHEMA.names))}
     elif kind == "expect_compound_columns_to_be_unique":
         columns = draw(st.lists(st.sampled_from(SCHEMA.names), min_size=2, max_size=3, unique=True))
