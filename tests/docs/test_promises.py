@@ -19,6 +19,7 @@ PAGES = [
     "docs/staging.md",
     "docs/deployment.md",
     "docs/destinations.md",
+    "docs/checks.md",
 ]
 CITED = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?`")
 
