@@ -3,7 +3,8 @@
 Each variant runs in its own process so its peak RSS is its own:
 ``convert`` (Arrow -> pandas only), ``direct`` (GE with its defaults, as a user would
 call it, once on the whole frame), ``engine`` (dagwright's path: Parquet -> Arrow chunks
--> pandas -> GE, uniqueness on the whole column), each with the four typical
+-> pandas -> GE, uniqueness on the whole column), ``native`` (the same four evaluated
+in DuckDB over the Parquet file, as a check stage does), each with the four typical
 expectations. ``seconds`` is wall time, ``cpu`` the process's CPU time (steadier on a busy
 machine), ``peak_mb`` its peak RSS.
 """
@@ -65,6 +66,17 @@ def variant(name: str, path: str, chunk: int) -> dict[str, float]:
         result = batch.validate(suite, result_format="SUMMARY")
         assert result.success
         started, cpu = ready
+    elif name == "native":
+        from dagwright.errors import Problem
+        from expectations import native
+        from expectations.outcomes import Data
+        from expectations.suites import CheckItem
+
+        ready = time.perf_counter(), time.process_time()
+        items = [CheckItem(t, k, "error", None, Problem("m", 1, 1, "")) for t, k in EXPECTATIONS]
+        found = native.validate(items, list(range(len(items))), Data(path))
+        assert all(o.success for o in found.values()), [o.describe() for o in found.values()]
+        started, cpu = ready
     elif name == "engine":
         from dagwright.errors import Problem
         from expectations import engine
@@ -94,7 +106,7 @@ def main() -> None:
         path = Path(tmp) / "rows.parquet"
         make_data(path, args.rows)
         report = {"rows": args.rows, "chunk": args.chunk}
-        for name in ("convert", "direct", "engine"):
+        for name in ("convert", "direct", "engine", "native"):
             out = (
                 subprocess.run(
                     [
