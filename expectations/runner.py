@@ -266,6 +266,7 @@ def _result_rows(
 ) -> list[SideRows]:
     import pyarrow as pa
 
+    from dagwright.rows import arrow_rows
     from expectations.outcomes import jsonable, suite_result
 
     ctx = run.ctx
@@ -319,18 +320,30 @@ def _result_rows(
         ]
     )
     suite = suite_result(f"{ctx.pipeline}.{stage.id}", outcomes)
-    validation = pa.table(
-        {
-            "run_id": [ctx.run_id],
-            "pipeline": [ctx.pipeline],
-            "stage": [stage.id],
-            "success": [suite["success"]],
-            "checked_at": pa.array([now], pa.timestamp("us", tz="UTC")),
-            "result": [json.dumps(suite, default=str)],
-        }
+    validation = arrow_rows(
+        [
+            {
+                "run_id": ctx.run_id,
+                "pipeline": ctx.pipeline,
+                "stage": stage.id,
+                "success": suite["success"],
+                "checked_at": now,
+                "result": json.dumps(suite, default=str),
+            }
+        ],
+        pa.schema(
+            [
+                ("run_id", pa.string()),
+                ("pipeline", pa.string()),
+                ("stage", pa.string()),
+                ("success", pa.bool_()),
+                ("checked_at", pa.timestamp("us", tz="UTC")),
+                ("result", pa.string()),
+            ]
+        ),
     )
     return [
-        SideRows(RESULTS_TABLE, pa.Table.from_pylist(rows, schema=schema), "stage", "run_id"),
+        SideRows(RESULTS_TABLE, arrow_rows(rows, schema), "stage", "run_id"),
         SideRows(VALIDATIONS_TABLE, validation, "stage", "run_id"),
     ]
 
