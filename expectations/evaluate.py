@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from expectations import forms, native
+from expectations import native
 from expectations.outcomes import Data, Outcome
 from expectations.suites import CheckItem
-
-
-def needs_library(items: list[CheckItem]) -> bool:
-    """Whether some item surely runs in Great Expectations, whatever the column types."""
-    return any(not forms.accepts(i.type, i.kwargs, i.engine) for i in items)
 
 
 def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcome]:

@@ -8,7 +8,7 @@ and the run path whether GE needs importing at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 _MAP = {"column", "mostly"}
@@ -193,3 +193,9 @@ def _maxrepeat() -> int:
 
 
 _MAXREPEAT = _maxrepeat()
+
+
+def needs_library(items: Iterable[Any]) -> bool:
+    """Whether some check item surely runs in Great Expectations, whatever the column
+    types (a run starts importing it early then)."""
+    return any(not accepts(i.type, i.kwargs, i.engine) for i in items)

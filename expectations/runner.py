@@ -73,7 +73,7 @@ def warm_up(plan: Plan) -> None:
     imports nothing of it.
     """
     global _WARM_UP
-    from expectations.evaluate import needs_library
+    from expectations.forms import needs_library
 
     items = [
         item
