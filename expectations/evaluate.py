@@ -20,7 +20,7 @@ def validate(items: list[CheckItem], data: Data, chunk_rows: int) -> list[Outcom
     fast: list[int] = []
     slow: list[int] = []
     for i, item in enumerate(items):
-        if not native.applies(item, data.schema):
+        if not native.applies(item, data.schema, data.json_columns):
             slow.append(i)
             continue
         missing = _missing_column(item, data)

@@ -15,7 +15,7 @@ Great Expectations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,10 +31,11 @@ ROW = "__dagwright_row"
 """The input position of a row, added to the rows the queries read."""
 
 
-def applies(item: CheckItem, schema: pa.Schema) -> bool:
+def applies(item: CheckItem, schema: pa.Schema, json_columns: Collection[str] = ()) -> bool:
     """Whether the native form gives GE's answer on these column types: comparisons
     only on types pandas compares the same way (strings, 64-bit floats, integers,
-    decimals pandas holds as floats, booleans in sets)."""
+    decimals pandas holds as floats; booleans for nulls and uniqueness). JSON columns
+    are left to GE but for ``not_be_null``."""
     if not accepts(item.type, item.kwargs, item.engine):
         return False
     if item.type.startswith("expect_table_"):
@@ -44,9 +45,9 @@ def applies(item: CheckItem, schema: pa.Schema) -> bool:
     if any(n not in schema.names for n in names):
         return True
     kinds = [_kind(schema.field(n).type) for n in names]
-    if item.type in NULL_CHECKS and item.type.endswith("not_be_null"):
+    if item.type == "expect_column_values_to_not_be_null":
         return True
-    if any(k is None for k in kinds):
+    if any(k is None for k in kinds) or any(n in json_columns for n in names):
         return False
     if item.type in (
         "expect_column_values_to_be_null",

@@ -394,3 +394,16 @@ def test_decimal_and_boolean_samples_are_what_ge_gives() -> None:
     for i, library in enumerate(engine.validate(items, Data(table), 100)):
         _same(ours[i], library)
     assert ours[0].sample == [1.5, 1.5]
+
+
+def test_json_columns_are_left_to_the_library_but_for_not_null() -> None:
+    schema = pa.schema([("doc", pa.string())])
+    unique, present = _items(
+        [
+            ("expect_column_values_to_be_unique", {"column": "doc"}),
+            ("expect_column_values_to_not_be_null", {"column": "doc"}),
+        ],
+        [False, False],
+    )
+    assert native.applies(unique, schema) and not native.applies(unique, schema, {"doc"})
+    assert native.applies(present, schema, {"doc"})
