@@ -116,8 +116,23 @@ def _value(name: str, schema: pa.Schema) -> exp.Expression:
         nan = exp.cast(exp.Literal.string("NaN"), exp.DataType.build("DOUBLE"))
         return exp.Nullif(this=column, expression=nan)
     if pa.types.is_decimal(t):
-        return exp.cast(column, exp.DataType.build("DOUBLE"))
+        return _as_arrow_float(column, t.scale)
     return column
+
+
+def _as_arrow_float(column: exp.Expression, scale: int) -> exp.Expression:
+    """A decimal as Arrow casts it to float64 for GE: the unscaled integer times the
+    double nearest 10^-scale (10.37 becomes 10.370000000000001), not DuckDB's own cast."""
+    double = exp.DataType.build("DOUBLE")
+    unscaled = exp.cast(
+        exp.Mul(
+            this=exp.cast(column, exp.DataType.build(f"DECIMAL(38, {scale})")),
+            expression=exp.Literal.number(10**scale),
+        ),
+        exp.DataType.build("BIGINT"),
+    )
+    step = exp.cast(exp.Literal.string(repr(float(f"1e-{scale}"))), double)
+    return exp.Mul(this=exp.cast(unscaled, double), expression=step)
 
 
 def _is_null(e: exp.Expression) -> exp.Expression:

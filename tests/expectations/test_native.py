@@ -43,10 +43,11 @@ SCHEMA = pa.schema(
         ("f", pa.float64()),
         ("s", pa.string()),
         ("d", pa.decimal128(10, 2)),
+        ("e", pa.decimal128(15, 5)),
         ("b", pa.bool_()),
     ]
 )
-NUMBERS = ("i", "f", "d")
+NUMBERS = ("i", "f", "d", "e")
 PATTERNS = (
     "^a",
     "a$",
@@ -75,6 +76,7 @@ texts = st.one_of(
     st.text(alphabet="abcxy.é٣1\n ", max_size=5),
 )
 decimals = st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False)
+long_decimals = st.decimals(min_value=-(10**9), max_value=10**9, places=5, allow_nan=False)
 numbers = st.one_of(st.integers(-5, 5), st.floats(-10, 10, allow_nan=False), st.integers())
 
 
@@ -91,6 +93,7 @@ def batches(draw: st.DrawFn) -> pa.Table:
             "f": column(floats),
             "s": column(texts),
             "d": column(decimals),
+            "e": column(long_decimals),
             "b": column(st.booleans()),
         },
         schema=SCHEMA,
