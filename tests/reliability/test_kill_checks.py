@@ -1,7 +1,9 @@
 """SIGKILL a real ``dagwright run`` inside its check stages; a rerun must converge.
 
 The pipeline (``support.CHECKED``) checks both sources and a transform, with
-``quarantine``, ``error`` and ``warn`` items, and checks a table after its load. Every
+``quarantine``, ``error`` and ``warn`` items, and checks a table after its load; some
+items run natively in DuckDB, two in Great Expectations (``engine: great_expectations``),
+whose chunked reads give the chunk kill points. Every
 trial validates in chunks of 400 rows and kills the run:
 
 - when a validation reads its N-th chunk (the earlier chunks were validated), or
@@ -85,7 +87,7 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scenario]:
         done = project.run(interval, env)
         assert done.returncode == 0, done.stdout + done.stderr
         chunks, appends = read_events(log)
-        assert chunks > 6 and len(appends) >= 8, (chunks, appends)
+        assert chunks >= 6 and len(appends) >= 8, (chunks, appends)
         state = project.state()
         assert all(state["tables"].values()), f"the clean {name} run loaded every table"
         result[name] = Scenario(
