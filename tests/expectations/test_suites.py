@@ -130,3 +130,28 @@ def test_valid_checks_pass_and_need_no_ge_import_after(orders_project: Project) 
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_engine_is_located(orders_project: Project) -> None:
+    path = orders_project.write_spec(
+        "bad_engine",
+        """
+        pipeline: bad_engine
+        start_date: 2026-01-01
+        sources:
+          orders:
+            extractor: csv
+            path: data/orders.csv
+            expect:
+              - {expect_column_values_to_not_be_null: {column: order_id}, engine: pandas}
+              - {suite: orders_loose, engine: great_expectation}
+        loads:
+          fct: {from: orders}
+        """,
+    )
+    f = str(path)
+    assert problems(path) == [
+        f"{f}:8:75: unknown engine 'pandas'; use one of native, great_expectations",
+        f"{f}:9:39: unknown engine 'great_expectation' (did you mean 'great_expectations'?); "
+        "use one of native, great_expectations",
+    ]
