@@ -18,8 +18,11 @@ from benchmarks.jobs import (
     STARTUP,
 )
 from benchmarks.measure import Measurement
+from benchmarks.sqljobs import JOB_SQL_STEPS
 
-ORDER = (JOB_A, JOB_B_FULL, JOB_B_INC, JOB_C, STARTUP)
+ORDER = (JOB_A, JOB_B_FULL, JOB_B_INC, JOB_C, STARTUP, JOB_SQL_STEPS)
+NO_ROW_RATE = (STARTUP, JOB_SQL_STEPS)
+"""Jobs whose size is not a row count (spec counts, queries): no rows/s column."""
 
 
 def _group(results: list[Measurement], job: str, size: int) -> list[Measurement]:
@@ -44,6 +47,8 @@ def _largest_parse(results: list[Measurement]) -> int:
 def _fmt_size(m: Measurement) -> str:
     if m.job == STARTUP:
         return f"{m.size:,} specs" if m.size else "-"
+    if m.job == JOB_SQL_STEPS:
+        return f"{m.size} queries"
     return f"{m.size:,}"
 
 
@@ -80,7 +85,7 @@ def table(results: list[Measurement]) -> list[str]:
             wall_ratio = f"{m.wall / ref.wall:.2f}x" if ref and ref.wall else "-"
             rss_ratio = f"{m.rss_mib / ref.rss_mib:.2f}x" if ref and ref.rss_mib else "-"
             cpu_ratio = f"{m.cpu / ref.cpu:.2f}x" if ref and ref.cpu else "-"
-            rate = f"{m.rows_per_s():,.0f}" if m.job != STARTUP else "-"
+            rate = f"{m.rows_per_s():,.0f}" if m.job not in NO_ROW_RATE else "-"
             notes = "; ".join(x for x in (_phases(m), m.note) if x)
             lines.append(
                 f"| {_fmt_size(m)} | {name} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mib:.0f} "
@@ -356,7 +361,7 @@ def chart(results: list[Measurement], path: Path) -> str | None:
         rows = [m for m in results if m.job == job and m.ok]
         if not rows:
             continue
-        if job != STARTUP:
+        if job not in NO_ROW_RATE:
             top = max(m.size for m in rows)
             rows = [m for m in rows if m.size == top]
             title = f"{job}\n({top:,} rows)"

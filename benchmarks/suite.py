@@ -15,11 +15,21 @@ from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks import data, jobs, loadjobs, report
+from benchmarks import data, jobs, loadjobs, report, sqljobs
 from benchmarks.measure import Measurement, machine
 
 HERE = Path(__file__).resolve().parent
-ALL_JOBS = ("A", "B", "C", "startup", "extract", "load", "load_mysql", "load_snowflake")
+ALL_JOBS = (
+    "A",
+    "B",
+    "C",
+    "startup",
+    "extract",
+    "load",
+    "load_mysql",
+    "load_snowflake",
+    "sql_steps",
+)
 ON_REQUEST = ("load_mysql", "load_snowflake")
 """Jobs run only when named in ``--jobs`` (``load`` runs them too)."""
 
@@ -126,7 +136,9 @@ def write_report(results: list[Measurement], args: argparse.Namespace, elapsed: 
 
 def run(ctx: jobs.Context, selected: set[str]) -> None:
     generated: dict[int, dict[str, Path]] = {}
-    for size in ctx.sizes:
+    if "sql_steps" in selected:
+        sqljobs.job_sql_steps(ctx)  # its own fixed-size TPC-H data: --sizes does not apply
+    for size in ctx.sizes if selected - {"sql_steps"} else ():
         ctx.log(f"generating {size:,} orders")
         generated[size] = data.generate_in_child(ctx.workdir / "data" / str(size), size)
         if "A" in selected or "C" in selected:

@@ -147,3 +147,17 @@ def test_snowflake_load_rows_measure_the_loader_beside_a_bulk_load_by_hand(
         "dagwright loader",
     ):
         assert len(measured(report, contender)) == 5, contender
+
+
+@pytest.mark.xdist_group("bench_quick_a")
+def test_sql_steps_job_measures_both_contenders(tmp_path: Path) -> None:
+    proc, report = run_quick(tmp_path, "sql_steps")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "failed" not in report and "not available" not in report, report
+    for contender in (
+        "DuckDB script (22 CREATE TABLE AS)",
+        "dagwright run (sql_folder, 52 stages)",
+    ):
+        assert len(measured(report, contender)) == 1, contender
+    assert "ms wall" in report and "per stage over the script" in report
+    assert "lineitem 12,061" in report
